@@ -1,0 +1,173 @@
+"""Calibration: grade every reference solution and assert its expected verdicts.
+
+``reference_solutions/<id>/accepted/`` must score full marks; each
+``rejected/<reason>/`` declares in ``expect.toml`` the checks it must fail and must
+fail exactly those.  Artifact exercises' solutions are ``build.py`` scripts (run
+as trusted code) that write the artifact into a cache dir at calibration time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from proctor.grading import Source, grade_exercise, runner_source
+from proctor.notebook import cells_from_file
+from proctor.pipeline import reference_source
+from proctor.report import ExerciseResult
+from proctor.spec import ExerciseDir, Library, SpecError
+
+FAILING = ("fail", "error", "timeout")
+
+
+@dataclass
+class Solution:
+    name: str
+    path: Path
+    must_fail: frozenset[str] = frozenset()
+    why: str = ""
+
+
+@dataclass
+class Verdict:
+    solution: Solution
+    result: ExerciseResult
+    mismatches: list[str] = field(default_factory=list)
+
+
+def discover(ex: ExerciseDir) -> list[Solution]:
+    sols: list[Solution] = []
+    acc = ex.solutions_dir / "accepted"
+    for p in sorted(acc.glob("*")) if acc.is_dir() else []:
+        if p.suffix in (".py", ".ipynb") or p.is_dir():
+            sols.append(Solution(f"accepted/{p.stem if p.is_file() else p.name}", p))
+    rej = ex.solutions_dir / "rejected"
+    for d in sorted(rej.iterdir()) if rej.is_dir() else []:
+        if not d.is_dir():
+            continue
+        expect = d / "expect.toml"
+        try:
+            meta = tomllib.loads(expect.read_text())
+            fail = meta["fail"]
+            assert isinstance(fail, list) and fail and all(isinstance(f, str) for f in fail)
+        except (OSError, tomllib.TOMLDecodeError, KeyError, AssertionError):
+            raise SpecError(f"{expect}: needs fail = [\"check_id\", ...] (non-empty)") from None
+        sols.append(Solution(f"rejected/{d.name}", d, frozenset(fail), str(meta.get("why", ""))))
+    if not any(s.name.startswith("accepted/") for s in sols):
+        raise SpecError(f"{acc}: no accepted solution")
+    return sols
+
+
+def _entry(path: Path, *names: str) -> Path:
+    if path.is_file():
+        return path
+    for n in names:
+        if (path / n).is_file():
+            return path / n
+    raise SpecError(f"{path}: no {' or '.join(names)}")
+
+
+def build_artifact(ex: ExerciseDir, sol: Solution, cache: Path) -> Path:
+    """Run a solution's build script once per script content; return the artifact dir."""
+    script = _entry(sol.path, "build.py")
+    digest = hashlib.sha256(script.read_bytes()).hexdigest()[:16]
+    out = cache / ex.id / f"{sol.name.replace('/', '__')}-{digest}"
+    if (out / ".complete").is_file():
+        return out
+    out.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run([sys.executable, str(script), str(out)], capture_output=True,
+                          text=True, cwd=ex.solutions_dir.parent.parent, timeout=1800)
+    if proc.returncode != 0:
+        raise SpecError(f"{script}: build failed:\n{proc.stderr[-2000:]}")
+    (out / ".complete").write_text(digest)
+    return out
+
+
+def source_for(ex: ExerciseDir, sol: Solution, cache: Path) -> Source:
+    if ex.spec.kind == "artifact":
+        return Source([runner_source(ex)], build_artifact(ex, sol, cache))
+    return Source(cells_from_file(_entry(sol.path, "solution.py", "solution.ipynb")), None)
+
+
+def judge(sol: Solution, result: ExerciseResult) -> list[str]:
+    problems = []
+    if result.status != "graded":
+        return [f"exercise status {result.status}: {result.message}"]
+    ids = {c.id for c in result.checks}
+    for unknown in sorted(sol.must_fail - ids):
+        problems.append(f"expect.toml names unknown check {unknown!r}")
+    for c in result.checks:
+        want_fail = c.id in sol.must_fail
+        ok = c.status in FAILING if want_fail else c.status == "pass"
+        if not ok:
+            want = "fail" if want_fail else "pass"
+            problems.append(f"{c.id}: expected {want}, got {c.status} ({c.message[:200]})")
+    return problems
+
+
+def calibrate(library: Library, ids: list[str], unsafe: bool, repeat: int = 1,
+              cache: Path | None = None, log=print) -> list[Verdict]:
+    cache = cache or library.root / ".cache" / "calibrate"
+    verdicts: list[Verdict] = []
+    for ex_id in ids:
+        ex = library.get(ex_id)
+        reference = reference_source(ex)
+        for sol in discover(ex):
+            src = source_for(ex, sol, cache)
+            for r in range(repeat):
+                log(f"  {ex.id} {sol.name}" + (f" (repeat {r + 1}/{repeat})" if repeat > 1 else ""))
+                result = grade_exercise(ex, src, reference, hidden=True, unsafe=unsafe)
+                verdicts.append(Verdict(sol, result, judge(sol, result)))
+    return verdicts
+
+
+def matrix(verdicts: list[Verdict]) -> str:
+    """Solutions x checks: '+' pass, '-' fail (as expected), '!' a mismatch."""
+    lines: list[str] = []
+    by_ex: dict[str, list[Verdict]] = {}
+    for v in verdicts:
+        by_ex.setdefault(v.result.id, []).append(v)
+    for ex_id, vs in by_ex.items():
+        checks = [c.id for c in vs[0].result.checks]
+        width = max(len(v.solution.name) for v in vs) + 2
+        lines.append(f"\n{ex_id}")
+        for i, cid in enumerate(checks):
+            lines.append(" " * width + "| " * i + f"{cid}")
+        for v in vs:
+            cells = []
+            for c in v.result.checks:
+                expect_fail = c.id in v.solution.must_fail
+                mark = "+" if c.status == "pass" else ("-" if c.status in FAILING else "?")
+                wrong = (c.status in FAILING) != expect_fail or c.status == "inconclusive"
+                cells.append("!" if wrong else mark)
+            status = "OK " if not v.mismatches else "MISMATCH"
+            lines.append(v.solution.name.ljust(width) + " ".join(cells) + f"   {status}")
+        lines.extend(_margins(vs))
+    return "\n".join(lines)
+
+
+def _margins(vs: list[Verdict]) -> list[str]:
+    out = []
+    for v in vs:
+        for c in v.result.checks:
+            if c.kind == "latency" and c.measured:
+                m = c.measured
+                out.append(f"    {c.id:<24} {v.solution.name:<36} ratio {m.get('ratio')} "
+                           f"[{m.get('interval', ['?', '?'])[0]}, {m.get('interval', ['?', '?'])[1]}]"
+                           f" budget {c.budget.get('max')} ({c.status}, {m.get('blocks')} blocks,"
+                           f" {m.get('seconds')} s)")
+    return out
+
+
+def flips(verdicts: list[Verdict]) -> list[str]:
+    """Checks whose status changed across repeats of the same solution."""
+    seen: dict[tuple[str, str, str], set[str]] = {}
+    for v in verdicts:
+        for c in v.result.checks:
+            seen.setdefault((v.result.id, v.solution.name, c.id), set()).add(c.status)
+    return [f"{e} {s} {c}: verdicts {sorted(st)} across repeats"
+            for (e, s, c), st in seen.items() if len(st) > 1]

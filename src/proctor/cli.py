@@ -1,0 +1,183 @@
+"""The ``proctor`` command line (a contract: extend, never break)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from proctor import sandbox
+from proctor.spec import Library, SpecError
+
+
+def _library(args: argparse.Namespace) -> Library:
+    return Library.find(args.root)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    lib = _library(args)
+    rows = []
+    for ex in lib.all():
+        s = ex.spec
+        rows.append({"id": s.id, "title": s.title, "track": s.track, "kind": s.kind,
+                     "points": s.points, "suggested_minutes": s.suggested_minutes,
+                     "time_limit_s": s.limits.time_limit_s,
+                     "budgets": {k: b.model_dump(exclude_none=True) for k, b in s.budgets.items()}})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        for r in rows:
+            budgets = ", ".join(f"{k} {'<=' if 'max' in b else '>='} {b.get('max', b.get('min'))}"
+                                f"{b.get('unit', '')}" for k, b in r["budgets"].items())
+            print(f"{r['id']:<24} {r['track']:<11} {r['kind']:<9} {r['points']:>5g} pts  {budgets}")
+    return 0
+
+
+def cmd_notebooks(args: argparse.Namespace) -> int:
+    from proctor import nbgen
+
+    lib = _library(args)
+    if args.check:
+        stale = nbgen.stale(lib)
+        for s in stale:
+            print(f"notebooks/{s}.ipynb is stale: run `proctor notebooks`", file=sys.stderr)
+        return 1 if stale else 0
+    for p in nbgen.write_all(lib):
+        print(p)
+    return 0
+
+
+def cmd_bundle(args: argparse.Namespace) -> int:
+    from proctor import bundle
+
+    files = bundle.build(_library(args), Path(args.out), args.exercise)
+    print(f"wrote {len(files)} files to {args.out}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from proctor.check_cli import check_path
+
+    return check_path(Path(args.path), _library_for_check(args))
+
+
+def _library_for_check(args: argparse.Namespace) -> Library:
+    if args.root:
+        return Library.find(args.root)
+    path = Path(args.path).resolve()
+    for p in [path, *path.parents]:
+        if (p / "exercises").is_dir():
+            return Library(p)
+    return Library.find(None)
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from proctor.gradebook import grade_many
+
+    lib = _library(args)
+    unsafe = args.unsafe_no_sandbox
+    iso = sandbox.isolation()
+    if not iso.get("available") and not unsafe:
+        print(f"proctor grade: no sandbox available ({iso.get('reason')}); refusing to run "
+              "untrusted code. Pass --unsafe-no-sandbox to grade anyway (the report will say "
+              "so).", file=sys.stderr)
+        return 2
+    return grade_many([Path(s) for s in args.submission], lib, Path(args.out),
+                      args.exercise, unsafe, args.jobs)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from proctor import calibrate
+
+    lib = _library(args)
+    ids = args.ids or lib.ids()
+    iso = sandbox.isolation()
+    unsafe = args.unsafe_no_sandbox or not iso.get("available")
+    if unsafe and not args.unsafe_no_sandbox:
+        print(f"note: no sandbox ({iso.get('reason')}); calibrating trusted reference "
+              "solutions without one", file=sys.stderr)
+    verdicts = calibrate.calibrate(lib, ids, unsafe, repeat=args.repeat,
+                                   log=lambda m: print(m, file=sys.stderr))
+    print(calibrate.matrix(verdicts))
+    bad = [v for v in verdicts if v.mismatches]
+    for v in bad:
+        for m in v.mismatches:
+            print(f"MISMATCH {v.result.id} {v.solution.name}: {m}")
+    flips = calibrate.flips(verdicts)
+    for f in flips:
+        print(f"UNSTABLE {f}")
+    print(f"\n{len(verdicts) - len(bad)}/{len(verdicts)} solution runs got their expected verdicts")
+    return 1 if bad or flips else 0
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    from proctor.submit import pack
+
+    return pack(Path(args.bundle), Path(args.out), _library_for_submit(args))
+
+
+def _library_for_submit(args: argparse.Namespace) -> Library | None:
+    try:
+        return Library.find(args.root or args.bundle)
+    except SpecError:
+        return None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="proctor", description=__doc__)
+    p.add_argument("--root", help="library root holding exercises/ (default: cwd or PROCTOR_ROOT)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("list", help="exercises with track, points and budgets")
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.set_defaults(fn=cmd_list)
+
+    s = sub.add_parser("bundle", help="write the candidate bundle (public material only)")
+    s.add_argument("out", help="output directory (must not exist or be empty)")
+    s.add_argument("--exercise", action="append", help="only this exercise (repeatable)")
+    s.set_defaults(fn=cmd_bundle)
+
+    s = sub.add_parser("check", help="run public checks on a notebook or bundle dir (candidate side)")
+    s.add_argument("path", help="a notebook, a notebooks/ dir or a bundle dir")
+    s.set_defaults(fn=cmd_check)
+
+    s = sub.add_parser("grade", help="grade submissions; writes DIR/<name>/report.json and .html")
+    s.add_argument("submission", nargs="+", help="submission dir or .zip (or, with one "
+                   "--exercise, a single solution .py/.ipynb)")
+    s.add_argument("--out", required=True, help="output directory for reports")
+    s.add_argument("--exercise", action="append", help="grade only this exercise (repeatable)")
+    s.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
+    s.add_argument("--unsafe-no-sandbox", action="store_true",
+                   help="grade even when no sandbox is available (the report says so)")
+    s.set_defaults(fn=cmd_grade)
+
+    s = sub.add_parser("calibrate", help="grade reference solutions, assert expected verdicts")
+    s.add_argument("ids", nargs="*", help="exercise ids (default: all)")
+    s.add_argument("--repeat", type=int, default=1, help="repeat each grading to test stability")
+    s.add_argument("--unsafe-no-sandbox", action="store_true", help="run without the sandbox")
+    s.set_defaults(fn=cmd_calibrate)
+
+    s = sub.add_parser("notebooks", help="regenerate notebooks/ from exercises/")
+    s.add_argument("--check", action="store_true", help="exit 1 if a committed notebook is stale")
+    s.set_defaults(fn=cmd_notebooks)
+
+    s = sub.add_parser("submit", help="pack notebooks and artifacts into a submission zip")
+    s.add_argument("--bundle", default=".", help="the bundle folder you worked in (default: .)")
+    s.add_argument("--out", default="submission.zip", help="zip to write")
+    s.set_defaults(fn=cmd_submit)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.fn(args) or 0)
+    except SpecError as exc:
+        print(f"proctor: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""The one object a check receives: the candidate, the reference, data and budgets."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from proctor.checks import Outcome
+from proctor.measure import Plan, latency_ratio
+from proctor.proxy import Proxy
+from proctor.spec import Budget, ExerciseDir
+
+
+class NoReference(RuntimeError):
+    pass
+
+
+@dataclass
+class Context:
+    exercise: ExerciseDir
+    candidate: Proxy
+    reference: Proxy | None
+    check_id: str
+    seed: int
+    hidden: bool
+    artifact_dir: Path | None = None
+    plan: Plan = Plan()
+
+    def rng(self, salt: str = "") -> np.random.Generator:
+        """A generator seeded by the exercise seed, this check and ``salt``."""
+        digest = hashlib.sha256(f"{self.seed}:{self.check_id}:{salt}".encode()).digest()
+        return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+    def budget(self, name: str) -> Budget:
+        try:
+            return self.exercise.spec.budgets[name]
+        except KeyError:
+            raise KeyError(f"exercise {self.exercise.id} declares no budget {name!r}") from None
+
+    @property
+    def data_dir(self) -> Path:
+        return self.exercise.data_dir
+
+    def latency(
+        self,
+        function: str,
+        make_args: Callable[[np.random.Generator], tuple],
+        budget: str,
+        compare: Callable[[Any, Any], None] | None = None,
+    ) -> Outcome:
+        """Time ``function`` against the reference on fresh inputs; see proctor.measure."""
+        if self.reference is None:
+            raise NoReference("latency checks need the reference solution (hidden checks only)")
+        return latency_ratio(
+            self.candidate.client, self.reference.client, function, make_args,
+            self.rng("latency"), self.budget(budget), compare,
+            call_timeout=self.exercise.spec.limits.call_timeout_s, plan=self.plan,
+        )

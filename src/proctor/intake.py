@@ -1,0 +1,161 @@
+"""Submissions are data until sandboxed: open a directory, .zip or single solution
+file without trusting a byte of it.
+
+A .zip is extracted by hand (no ``extractall``) into a private temporary dir with
+caps on entries, sizes and compression ratio; absolute paths, ``..``, symlinks
+and device files are refused.  A directory is only read, never modified; its
+symlinks are refused too.  Problems are collected as messages so that one broken
+exercise never stops the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import stat
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+MAX_ENTRIES = 2000
+MAX_TOTAL_BYTES = 1 << 30
+MAX_FILE_BYTES = 512 << 20
+MAX_RATIO = 200
+
+
+class IntakeError(ValueError):
+    """The submission as a whole cannot be read."""
+
+
+@dataclass
+class Submission:
+    name: str
+    sha256: str
+    root: Path
+    problems: list[str] = field(default_factory=list)
+    single: dict[str, Path] = field(default_factory=dict)  # exercise id -> solution file
+    _tmp: tempfile.TemporaryDirectory | None = None
+
+    def notebook(self, exercise_id: str) -> Path | None:
+        if exercise_id in self.single:
+            return self.single[exercise_id]
+        path = self.root / "notebooks" / f"{exercise_id}.ipynb"
+        return path if path.is_file() and not path.is_symlink() else None
+
+    def artifact_dir(self, exercise_id: str) -> Path | None:
+        path = self.root / "artifacts" / exercise_id
+        return path if path.is_dir() and not path.is_symlink() else None
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> Submission:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_submission(path: Path, exercise_id: str | None = None) -> Submission:
+    """Open a directory, a .zip, or (for authors) one solution file for ``exercise_id``."""
+    path = Path(path)
+    if not path.exists():
+        raise IntakeError(f"{path}: no such file or directory")
+    if path.is_dir():
+        problems = _scan_dir(path)
+        return Submission(path.name, _dir_sha256(path), path, problems)
+    if path.suffix == ".zip":
+        return _open_zip(path)
+    if path.suffix in (".py", ".ipynb"):
+        if exercise_id is None:
+            raise IntakeError(f"{path}: a single solution file needs --exercise ID")
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        name = path.stem if path.stem not in ("solution", "reference") else path.parent.name
+        return Submission(name, digest, path.parent, [], {exercise_id: path})
+    raise IntakeError(f"{path}: not a submission (expected a directory, .zip, .py or .ipynb)")
+
+
+def _scan_dir(root: Path) -> list[str]:
+    problems = []
+    for p in sorted(root.rglob("*")):
+        rel = p.relative_to(root)
+        if p.is_symlink():
+            problems.append(f"{rel}: symlinks are not accepted; ignored")
+        elif not (p.is_file() or p.is_dir()):
+            problems.append(f"{rel}: not a regular file; ignored")
+    return problems
+
+
+def _dir_sha256(root: Path) -> str:
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        if p.is_file() and not p.is_symlink():
+            h.update(str(p.relative_to(root)).encode() + b"\0")
+            h.update(hashlib.sha256(p.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def _safe_member_path(name: str) -> PurePosixPath:
+    posix = PurePosixPath(name.replace("\\", "/"))
+    if posix.is_absolute() or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        raise IntakeError(f"entry {name!r} has an absolute path")
+    if any(part == ".." for part in posix.parts):
+        raise IntakeError(f"entry {name!r} escapes the archive with '..'")
+    return posix
+
+
+def _open_zip(path: Path) -> Submission:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise IntakeError(f"{path.name}: not a readable zip ({exc})") from None
+    tmp = tempfile.TemporaryDirectory(prefix="proctor-sub-")
+    root = Path(tmp.name)
+    try:
+        with zf:
+            _extract(zf, root, path.name)
+    except IntakeError:
+        tmp.cleanup()
+        raise
+    # A zip made by zipping the bundle folder has one top-level dir; accept both shapes.
+    entries = [p for p in root.iterdir()]
+    if len(entries) == 1 and entries[0].is_dir() and not (root / "notebooks").exists():
+        root = entries[0]
+    return Submission(path.stem, digest, root, [], {}, tmp)
+
+
+def _extract(zf: zipfile.ZipFile, root: Path, label: str) -> None:
+    infos = zf.infolist()
+    if len(infos) > MAX_ENTRIES:
+        raise IntakeError(f"{label}: {len(infos)} entries exceeds the cap of {MAX_ENTRIES}")
+    total = 0
+    for info in infos:
+        rel = _safe_member_path(info.filename)
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            raise IntakeError(f"{label}: entry {info.filename!r} is a symlink")
+        if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            raise IntakeError(f"{label}: entry {info.filename!r} is not a regular file")
+        if info.is_dir():
+            continue
+        if info.file_size > MAX_FILE_BYTES:
+            raise IntakeError(f"{label}: entry {info.filename!r} is {info.file_size} bytes "
+                              f"(cap {MAX_FILE_BYTES})")
+        if info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
+            raise IntakeError(f"{label}: entry {info.filename!r} has compression ratio "
+                              f"{info.file_size / info.compress_size:.0f} (zip bomb?)")
+        total += info.file_size
+        if total > MAX_TOTAL_BYTES:
+            raise IntakeError(f"{label}: more than {MAX_TOTAL_BYTES} bytes uncompressed")
+        dest = root.joinpath(*rel.parts)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        written = 0
+        with zf.open(info) as src, open(dest, "wb") as out:
+            while chunk := src.read(1 << 20):
+                written += len(chunk)
+                if written > info.file_size:  # the header lied about the size
+                    raise IntakeError(f"{label}: entry {info.filename!r} is larger than declared")
+                out.write(chunk)

@@ -1,0 +1,89 @@
+"""The report model (schema ``proctor.report/1``) and its JSON form.
+
+Fields may be added, never renamed: report.json is read by tools outside proctor.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA = "proctor.report/1"
+INCONCLUSIVE_SHARE = 0.5
+SCORING = {
+    "pass": 1.0, "fail": 0.0, "error": 0.0, "timeout": 0.0,
+    "inconclusive": INCONCLUSIVE_SHARE,
+    "rule": "pass earns max_points; inconclusive earns half (the measurement could not "
+            "separate the result from the budget); fail, error and timeout earn 0",
+}
+
+
+@dataclass
+class CheckResult:
+    id: str
+    kind: str
+    status: str
+    points: float
+    max_points: float
+    hidden: bool
+    message: str = ""
+    measured: dict[str, Any] = field(default_factory=dict)
+    budget: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+@dataclass
+class ExerciseResult:
+    id: str
+    title: str
+    status: str  # graded | missing | error
+    score: float
+    max_score: float
+    checks: list[CheckResult] = field(default_factory=list)
+    message: str = ""
+    cell_errors: list[dict[str, Any]] = field(default_factory=list)
+    output: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class Report:
+    submission: dict[str, str]
+    exercises: list[ExerciseResult]
+    environment: dict[str, Any]
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return round(sum(e.score for e in self.exercises), 4)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(e.max_score for e in self.exercises), 4)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "submission": self.submission,
+            "score": self.score,
+            "max_score": self.max_score,
+            "exercises": [asdict(e) for e in self.exercises],
+            "environment": self.environment,
+            "problems": self.problems,
+            "scoring": SCORING,
+        }
+
+    def write_json(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_dict(), indent=2, default=_plain) + "\n")
+
+
+def points_for(status: str, max_points: float) -> float:
+    return round(max_points * float(SCORING.get(status, 0.0)), 4)
+
+
+def _plain(obj: Any) -> Any:
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    return str(obj)

@@ -1,0 +1,69 @@
+"""How a worker is configured: the environment, what is bound in, the limits.
+
+Candidate and reference workers for one exercise come from the same function with
+the same arguments except the artifact dir, which is what "identically configured"
+means for side-by-side timing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import proctor
+from proctor import sandbox
+from proctor.spec import Exercise
+from proctor.worker_client import WorkerConfig
+
+ARTIFACTS_IN_SANDBOX = "/submission/artifacts"
+_PASS_THROUGH = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LD_LIBRARY_PATH")
+_SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/bin", "/etc/ld.so.cache", "/etc/ssl")
+
+
+def timing_cpu() -> int:
+    """The core both timed workers are pinned to: the last one we may use."""
+    return max(os.sched_getaffinity(0))
+
+
+def runtime_binds() -> list[tuple[str, str]]:
+    """Python runtime, site-packages and the engine — nothing else of the host."""
+    engine_root = str(Path(proctor.__file__).resolve().parents[1])
+    paths = {sys.base_prefix, sys.prefix, os.path.realpath(sys.prefix), engine_root}
+    paths.update(p for p in _SYSTEM_DIRS if os.path.exists(p))
+    return [(p, p) for p in sorted(paths)]
+
+
+def config_for(spec: Exercise, artifact_dir: Path | None, unsafe: bool,
+               pinned: bool = True) -> tuple[WorkerConfig, str | None]:
+    """A worker config and the path at which the worker sees ``artifact_dir``."""
+    binds = runtime_binds()
+    seen_at: str | None = None
+    if artifact_dir is not None:
+        seen_at = str(artifact_dir) if unsafe else f"{ARTIFACTS_IN_SANDBOX}/{spec.id}"
+        binds.append((str(artifact_dir.resolve()), seen_at))
+    env = {
+        "PROCTOR_GRADING": "1",
+        "PROCTOR_EXERCISE": spec.id,
+        "HOME": "/scratch" if not unsafe else os.environ.get("TMPDIR", "/tmp"),
+        "TMPDIR": "/scratch" if not unsafe else os.environ.get("TMPDIR", "/tmp"),
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "MPLBACKEND": "Agg",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "NUMEXPR_NUM_THREADS": "1",
+    }
+    if seen_at:
+        env["PROCTOR_ARTIFACT_DIR"] = seen_at
+    env.update({k: os.environ[k] for k in _PASS_THROUGH if k in os.environ})
+    limits = sandbox.Limits(
+        wall_s=spec.limits.time_limit_s + 600,
+        cpu_s=int(spec.limits.time_limit_s * 4 + 600),
+        memory_bytes=spec.limits.memory_mb << 20,
+    )
+    cpu = timing_cpu() if pinned else None
+    return WorkerConfig(env=env, ro_binds=binds, limits=limits, cpu=cpu, unsafe=unsafe), seen_at
