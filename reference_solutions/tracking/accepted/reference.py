@@ -6,9 +6,8 @@
 - association: IoU between Kalman-predicted boxes and detections, Hungarian
   assignment (scipy), pairs below ``IOU_MIN`` are rejected;
 - life cycle: a track survives up to ``MAX_AGE`` consecutive missed frames;
-  a track seen only once is dropped after ``TENTATIVE_MAX_AGE`` misses
-  (filters one-off false positives); an unmatched detection starts a track only if its score is at
-  least ``MIN_SCORE``; other unmatched detections get a fresh id that is never
+  an unmatched detection starts a track only if its score is at least
+  ``MIN_SCORE``; other unmatched detections get a fresh id that is never
   reused.
 """
 
@@ -18,7 +17,6 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 MAX_AGE = 20
-TENTATIVE_MAX_AGE = 2  # a track seen only once dies after this many misses
 IOU_MIN = 0.1
 MIN_SCORE = 0.4
 
@@ -58,7 +56,6 @@ class Tracker:
         self.cov = np.zeros((0, 8, 8))
         self.ids = np.zeros(0, dtype=np.int64)
         self.misses = np.zeros(0, dtype=np.int64)  # consecutive missed frames
-        self.hits = np.zeros(0, dtype=np.int64)
         self.next_id = 1
 
     def _new_ids(self, n: int) -> np.ndarray:
@@ -100,10 +97,9 @@ class Tracker:
         matched = np.zeros(len(self.mean), dtype=bool)
         matched[rows] = True
         self.misses = np.where(matched, 0, self.misses + 1)
-        self.hits = self.hits + matched
-        alive = self.misses <= np.where(self.hits > 1, MAX_AGE, TENTATIVE_MAX_AGE)
+        alive = self.misses <= MAX_AGE
         self.mean, self.cov = self.mean[alive], self.cov[alive]
-        self.ids, self.misses, self.hits = self.ids[alive], self.misses[alive], self.hits[alive]
+        self.ids, self.misses = self.ids[alive], self.misses[alive]
 
         # Unmatched detections: new tracks (confident ones) or one-off ids.
         free = np.ones(n_det, dtype=bool)
@@ -120,5 +116,4 @@ class Tracker:
                 self.cov = np.concatenate([self.cov, var[:, :, None] * np.eye(8)])
                 self.ids = np.concatenate([self.ids, out[born]])
                 self.misses = np.concatenate([self.misses, np.zeros(len(born), dtype=np.int64)])
-                self.hits = np.concatenate([self.hits, np.ones(len(born), dtype=np.int64)])
         return out

@@ -1,4 +1,4 @@
-"""Connected-component labelling with a classic two-pass, per-pixel union-find."""
+"""Connected-component labelling with the classic two-pass, per-pixel union-find."""
 
 from __future__ import annotations
 
@@ -21,9 +21,7 @@ def label(mask: np.ndarray, connectivity: int = 8) -> tuple[np.ndarray, int]:
     if fg.size == 0:
         return labels, 0
 
-    h, w = fg.shape
-    grid = fg.ravel().tolist()
-    parent = list(range(h * w))
+    parent = [0]  # provisional label -> parent label; 0 is background
 
     def find(x: int) -> int:
         root = x
@@ -38,26 +36,36 @@ def label(mask: np.ndarray, connectivity: int = 8) -> tuple[np.ndarray, int]:
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
 
-    # Already-scanned neighbours: left and up (4), plus the two upper diagonals (8).
+    # First pass: provisional labels from the already-scanned neighbours
+    # (left and up; plus the two upper diagonals for 8-connectivity).
+    h, w = fg.shape
     back = [(0, -1), (-1, 0)] + ([(-1, -1), (-1, 1)] if connectivity == 8 else [])
     for r in range(h):
         for c in range(w):
-            p = r * w + c
-            if not grid[p]:
+            if not fg[r, c]:
                 continue
-            for dr, dc in back:
-                rr, cc = r + dr, c + dc
-                if rr >= 0 and 0 <= cc < w and grid[rr * w + cc]:
-                    union(p, rr * w + cc)
+            near = [
+                int(labels[r + dr, c + dc])
+                for dr, dc in back
+                if r + dr >= 0 and 0 <= c + dc < w and labels[r + dr, c + dc]
+            ]
+            if not near:
+                parent.append(len(parent))
+                labels[r, c] = len(parent) - 1
+            else:
+                labels[r, c] = min(near)
+                for x in near:
+                    union(x, near[0])
 
-    # Second pass: number the roots in order of first appearance in the raster scan.
-    number: dict[int, int] = {}
-    flat = [0] * (h * w)
-    for p in range(h * w):
-        if grid[p]:
-            root = find(p)
-            if root not in number:
-                number[root] = len(number) + 1
-            flat[p] = number[root]
-    labels[:] = np.asarray(flat, dtype=np.int32).reshape(h, w)
-    return labels, len(number)
+    # Second pass: provisional labels were created in raster order and every set's root is
+    # its smallest label, so numbering roots in increasing order gives row-major order.
+    final = [0] * len(parent)
+    n = 0
+    for k in range(1, len(parent)):
+        root = find(k)
+        if root == k:
+            n += 1
+            final[k] = n
+        else:
+            final[k] = final[root]
+    return np.asarray(final, dtype=np.int32)[labels], n

@@ -51,7 +51,6 @@ class Tracker:
         self.cov = np.zeros((0, 8, 8))
         self.ids = np.zeros(0, dtype=np.int64)
         self.misses = np.zeros(0, dtype=np.int64)  # consecutive missed frames
-        self.hits = np.zeros(0, dtype=np.int64)
         self.next_id = 1
 
     def _new_ids(self, n: int) -> np.ndarray:
@@ -93,10 +92,9 @@ class Tracker:
         matched = np.zeros(len(self.mean), dtype=bool)
         matched[rows] = True
         self.misses = np.where(matched, 0, self.misses + 1)
-        self.hits = self.hits + matched
-        alive = (self.misses <= MAX_AGE) & ((self.hits > 1) | matched)
+        alive = self.misses <= MAX_AGE
         self.mean, self.cov = self.mean[alive], self.cov[alive]
-        self.ids, self.misses, self.hits = self.ids[alive], self.misses[alive], self.hits[alive]
+        self.ids, self.misses = self.ids[alive], self.misses[alive]
 
         # Unmatched detections: new tracks (confident ones) or one-off ids.
         free = np.ones(n_det, dtype=bool)
@@ -113,5 +111,4 @@ class Tracker:
                 self.cov = np.concatenate([self.cov, var[:, :, None] * np.eye(8)])
                 self.ids = np.concatenate([self.ids, out[born]])
                 self.misses = np.concatenate([self.misses, np.zeros(len(born), dtype=np.int64)])
-                self.hits = np.concatenate([self.hits, np.ones(len(born), dtype=np.int64)])
         return out
