@@ -163,6 +163,11 @@ class Cgroup:
     def path(self) -> str:
         return next(iter(self.dirs.values()))
 
+    @property
+    def has_pids(self) -> bool:
+        f = self._f("pids", "pids.max")
+        return bool(f) and os.path.exists(f)
+
     def procs_files(self) -> list[bytes]:
         """Files the child writes "0" to (joins itself) before exec."""
         return [os.fsencode(os.path.join(d, "cgroup.procs")) for d in self.dirs.values()]

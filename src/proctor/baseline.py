@@ -41,6 +41,9 @@ __all__ = [
     "WIDTHS",
     "NUM_CLASSES",
     "INPUT_SIZE",
+    "TRAIN_SEED",
+    "PUBLIC_SEED",
+    "PUBLIC_N",
     "SHARED_DIR",
     "STATE_DICT_PATH",
     "ONNX_PATH",
@@ -50,6 +53,8 @@ __all__ = [
     "preprocess",
     "load_baseline",
     "count_parameters",
+    "predict_logits",
+    "accuracy",
 ]
 
 #: Per-channel RGB mean/std (of x/255) used by :func:`preprocess`.  Fixed
@@ -64,6 +69,13 @@ WIDTHS: tuple[int, int, int, int, int] = (24, 48, 96, 96, 128)
 
 NUM_CLASSES: int = 8
 INPUT_SIZE: int = 64
+
+#: Seed of the training split (``datasets.classification(n, TRAIN_SEED)``).
+TRAIN_SEED: int = 1001
+#: Seed and size of the public evaluation split candidates may use.  Graders
+#: use other, undisclosed seeds from the same generator.
+PUBLIC_SEED: int = 2002
+PUBLIC_N: int = 2000
 
 #: Directory of the shipped public model files (repo root / exercises/_shared).
 SHARED_DIR: Path = Path(__file__).resolve().parents[2] / "exercises" / "_shared"
@@ -169,3 +181,22 @@ def load_baseline(path: Path | str | None = None) -> nn.Module:
     model.load_state_dict(state)
     model.eval()
     return model
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, images_uint8: torch.Tensor, batch_size: int = 250) -> torch.Tensor:
+    """Logits for uint8 NHWC images, preprocessing in batches (model put in eval mode).
+
+    Batching bounds memory; the result does not depend on ``batch_size`` up
+    to float rounding.
+    """
+    model.eval()
+    x = torch.as_tensor(images_uint8)
+    outs = [model(preprocess(x[i : i + batch_size])) for i in range(0, x.shape[0], batch_size)]
+    return torch.cat(outs) if outs else torch.zeros((0, NUM_CLASSES))
+
+
+def accuracy(model: nn.Module, images_uint8: torch.Tensor, labels: torch.Tensor) -> float:
+    """Top-1 accuracy of ``model`` on uint8 NHWC images."""
+    pred = predict_logits(model, images_uint8).argmax(dim=1)
+    return float((pred == torch.as_tensor(labels)).to(torch.float64).mean())

@@ -43,11 +43,13 @@ def discover(ex: ExerciseDir) -> list[Solution]:
     sols: list[Solution] = []
     acc = ex.solutions_dir / "accepted"
     for p in sorted(acc.glob("*")) if acc.is_dir() else []:
+        if p.name.startswith((".", "_")):
+            continue
         if p.suffix in (".py", ".ipynb") or p.is_dir():
             sols.append(Solution(f"accepted/{p.stem if p.is_file() else p.name}", p))
     rej = ex.solutions_dir / "rejected"
     for d in sorted(rej.iterdir()) if rej.is_dir() else []:
-        if not d.is_dir():
+        if not d.is_dir() or d.name.startswith((".", "_")):
             continue
         expect = d / "expect.toml"
         try:

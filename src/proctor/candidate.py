@@ -1,13 +1,15 @@
 """What a candidate's notebook imports: ``check``, ``is_grading``, ``artifact_dir``.
 
 This module is public and light: in the grader's worker it only answers
-``is_grading()``; in the candidate's own kernel ``check()`` runs the exercise's
-public checks against the notebook's namespace (see proctor.local_check).
+``is_grading()`` and ``artifact_dir()`` (nothing else is imported); in the
+candidate's own kernel ``check()`` runs the exercise's public checks against the
+notebook's namespace (see proctor.local_check) and prints a compact table.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 
@@ -17,22 +19,57 @@ def is_grading() -> bool:
 
 
 def artifact_dir(exercise_id: str) -> Path:
-    """Where an exercise's saved files live: the submission's while grading, else ./artifacts."""
+    """Where an exercise's saved files live: the submission's while grading, else
+    ``<bundle>/artifacts/<exercise_id>`` (created on first use)."""
     if is_grading() and os.environ.get("PROCTOR_EXERCISE") == exercise_id:
         return Path(os.environ.get("PROCTOR_ARTIFACT_DIR", "/nonexistent"))
-    return _bundle_root() / "artifacts" / exercise_id
+    path = _bundle_root() / "artifacts" / exercise_id
+    if not is_grading():
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass
+    return path
 
 
-def check(exercise_id: str | None = None) -> None:
-    """Run the public checks for this notebook's exercise and print a table."""
+def check(exercise_id: str | None = None, namespace: dict | None = None) -> None:
+    """Run the public checks for this notebook's exercise and print a table.
+
+    Checks the functions the notebook has defined so far (run the cells above
+    first) or, for artifact exercises, the file saved under ``artifact_dir()``.
+    Hidden checks run only when your submission is graded.  Does nothing while
+    grading.
+    """
     if is_grading():
         return
+    if namespace is None:
+        namespace = _caller_namespace()
+    try:
+        from proctor.local_check import check_namespace
+
+        exercise_id = exercise_id or _guess_exercise()
+        root = _bundle_root()
+        if not (root / "exercises" / exercise_id / "exercise.toml").is_file():
+            print(f"check(): cannot find exercises/{exercise_id}/ under {root}. Open the "
+                  "notebook from the bundle's notebooks/ folder, or set PROCTOR_BUNDLE to "
+                  "the bundle folder.")
+            return
+        check_namespace(exercise_id, namespace, root=root)
+    except Exception as exc:  # a harness problem: one line, never a traceback wall
+        first = (str(exc).splitlines() or [""])[0]
+        print(f"check(): could not run the public checks: {type(exc).__name__}: {first}")
+
+
+def _caller_namespace() -> dict:
+    """The notebook's globals: the frame that called ``check()``."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_globals.get("__name__") == __name__:
+        frame = frame.f_back
+    if frame is not None:
+        return frame.f_globals
     import __main__
 
-    from proctor.local_check import check_namespace
-
-    exercise_id = exercise_id or _guess_exercise()
-    check_namespace(exercise_id, vars(__main__), root=_bundle_root())
+    return vars(__main__)
 
 
 def _bundle_root() -> Path:

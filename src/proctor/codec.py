@@ -8,6 +8,7 @@ hostile worker can at worst send wrong data, never code.
 
 from __future__ import annotations
 
+import math
 import struct
 from typing import Any, BinaryIO
 
@@ -27,6 +28,10 @@ ALLOWED_DTYPES = frozenset(
 
 class CodecError(ValueError):
     """Data that is not plain (or not well-formed) crossed the boundary."""
+
+
+class TruncatedFrame(CodecError, EOFError):
+    """The channel closed in the middle of a frame (also an EOFError: the peer is gone)."""
 
 
 def _little(dtype: np.dtype) -> np.dtype:
@@ -65,7 +70,7 @@ def _ext_hook(code: int, data: bytes) -> Any:
         raise CodecError(f"bad array shape {shape!r}")
     dtype = np.dtype(dtype_str)
     payload = data[4 + hlen :]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: no overflow to fake a match
     if expected != len(payload):
         raise CodecError(f"array payload is {len(payload)} bytes, shape needs {expected}")
     return np.frombuffer(payload, dtype=dtype).reshape(tuple(shape)).copy()
@@ -85,7 +90,7 @@ def loads(data: bytes) -> Any:
     except CodecError:
         raise
     except Exception as exc:
-        raise CodecError(f"malformed message: {exc}") from None
+        raise CodecError(f"malformed message: {type(exc).__name__}: {exc}") from None
 
 
 def write_frame(stream: BinaryIO, obj: Any) -> None:
@@ -95,19 +100,23 @@ def write_frame(stream: BinaryIO, obj: Any) -> None:
 
 
 def read_frame(stream: BinaryIO, max_bytes: int = MAX_FRAME) -> Any:
-    """Read one length-prefixed frame; EOFError when the peer is gone."""
+    """Read one length-prefixed frame; EOFError when the peer is gone between frames,
+    TruncatedFrame (a CodecError and an EOFError) when it is gone in the middle of one."""
     header = _read_exact(stream, 8)
     (size,) = struct.unpack("<Q", header)
     if size > max_bytes:
         raise CodecError(f"message of {size} bytes exceeds the {max_bytes}-byte cap")
-    return loads(_read_exact(stream, size))
+    return loads(_read_exact(stream, size, started=True))
 
 
-def _read_exact(stream: BinaryIO, n: int) -> bytes:
+def _read_exact(stream: BinaryIO, n: int, started: bool = False) -> bytes:
     chunks = []
+    want = n
     while n:
         chunk = stream.read(n)
         if not chunk:
+            if started or n < want:
+                raise TruncatedFrame(f"channel closed {n} bytes short of the end of a frame")
             raise EOFError("peer closed the channel")
         chunks.append(chunk)
         n -= len(chunk)

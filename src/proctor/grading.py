@@ -77,7 +77,8 @@ def candidate_source(ex: ExerciseDir, notebook: Path | None,
     if ex.spec.kind == "artifact":
         if artifact_dir is None:
             return f"missing: no artifacts/{ex.id}/ folder"
-        absent = [a for a in ex.spec.artifacts if not (artifact_dir / a).is_file()]
+        absent = [a for a in ex.spec.artifacts
+                  if not (artifact_dir / a).is_file() or (artifact_dir / a).is_symlink()]
         if absent:
             return f"missing: artifacts/{ex.id}/ lacks {', '.join(absent)}"
         return Source([runner_source(ex)], artifact_dir)
@@ -101,17 +102,19 @@ class _Session:
         self.client = WorkerClient(config, self.label)
         self.client.start()
         limit = self.ex.spec.limits.time_limit_s
-        self.client.send({"op": "load", "cells": self.source.cells})
         deadline = time.monotonic() + limit
         errors = []
         try:
+            self.client.send({"op": "load", "cells": self.source.cells})
             while True:
                 reply = self.client.receive(max(0.1, deadline - time.monotonic()))
                 if reply.get("done"):
                     break
                 if reply.get("error"):
-                    err = reply["error"]
-                    errors.append({"cell": int(reply.get("cell", -1)) + 1,
+                    err = reply["error"]  # hostile data: validate before use
+                    err = err if isinstance(err, dict) else {"message": str(err)[:500]}
+                    cell = reply.get("cell")
+                    errors.append({"cell": cell + 1 if isinstance(cell, int) else 0,
                                    "type": str(err.get("type", "")),
                                    "message": str(err.get("message", ""))[:500],
                                    "traceback": str(err.get("traceback", ""))[-2000:]})

@@ -40,11 +40,20 @@ class Submission:
         if exercise_id in self.single:
             return self.single[exercise_id]
         path = self.root / "notebooks" / f"{exercise_id}.ipynb"
-        return path if path.is_file() and not path.is_symlink() else None
+        return path if path.is_file() and not self._linked(path) else None
 
     def artifact_dir(self, exercise_id: str) -> Path | None:
         path = self.root / "artifacts" / exercise_id
-        return path if path.is_dir() and not path.is_symlink() else None
+        return path if path.is_dir() and not self._linked(path) else None
+
+    def _linked(self, path: Path) -> bool:
+        """True when ``path`` or a folder between it and the root is a symlink."""
+        p = self.root
+        for part in path.relative_to(self.root).parts:
+            p = p / part
+            if p.is_symlink():
+                return True
+        return False
 
     def close(self) -> None:
         if self._tmp is not None:
@@ -110,7 +119,7 @@ def _open_zip(path: Path) -> Submission:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     try:
         zf = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except Exception as exc:  # BadZipFile, OSError, and others on crafted central directories
         raise IntakeError(f"{path.name}: not a readable zip ({exc})") from None
     tmp = tempfile.TemporaryDirectory(prefix="proctor-sub-")
     root = Path(tmp.name)
@@ -120,6 +129,9 @@ def _open_zip(path: Path) -> Submission:
     except IntakeError:
         tmp.cleanup()
         raise
+    except Exception as exc:  # BadZipFile (bad CRC), zlib.error, EOFError, encrypted entries...
+        tmp.cleanup()
+        raise IntakeError(f"{path.name}: unreadable zip entry ({type(exc).__name__}: {exc})") from None
     # A zip made by zipping the bundle folder has one top-level dir; accept both shapes.
     entries = [p for p in root.iterdir()]
     if len(entries) == 1 and entries[0].is_dir() and not (root / "notebooks").exists():
@@ -137,7 +149,8 @@ def _extract(zf: zipfile.ZipFile, root: Path, label: str) -> None:
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
             raise IntakeError(f"{label}: entry {info.filename!r} is a symlink")
-        if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        # No file-type bits (e.g. ZipFile.writestr("name", ...)) means a plain file.
+        if stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
             raise IntakeError(f"{label}: entry {info.filename!r} is not a regular file")
         if info.is_dir():
             continue

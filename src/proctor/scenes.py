@@ -151,9 +151,13 @@ def tracking_sequence(
         raise ValueError("need n_objects >= 1 and n_frames >= 2")
     rng = np.random.default_rng(seed)
     W, H = size
+    min_track_len = min(min_track_len, n_frames)
+    margin = min_track_len // 2 + 2
     if n_crossing_pairs is None:
         n_crossing_pairs = max(2, round(0.4 * n_objects))
     n_crossing_pairs = min(n_crossing_pairs, n_objects // 2)
+    if n_frames < 2 * margin + 2:
+        n_crossing_pairs = 0  # too short for a crossing with visible approach and exit
 
     def rand_wh() -> np.ndarray:
         w = rng.uniform(0.05, 0.11) * W
@@ -167,17 +171,22 @@ def tracking_sequence(
         # start: frame 0 (half of the time) or a random frame before t_lo;
         # end: the last frame (half of the time) or a random frame after t_hi.
         t0 = 0 if rng.random() < 0.5 else int(rng.integers(0, max(1, t_lo)))
-        t1 = n_frames if rng.random() < 0.5 else int(rng.integers(min(t_hi, n_frames), n_frames + 1))
+        t1 = (
+            n_frames if rng.random() < 0.5 else int(rng.integers(min(t_hi, n_frames), n_frames + 1))
+        )
         return t0, t1
 
     objects: list[dict[str, Any]] = []  # centres [n_frames, 2], wh [2], span (a, b)
     crossings: list[tuple[int, int, int]] = []
-    margin = min_track_len // 2 + 2
     # Crossing pairs: spread the crossing frames over the middle of the sequence.
     slots = np.linspace(0.2, 0.8, n_crossing_pairs) if n_crossing_pairs > 1 else np.array([0.5])
     for k in range(n_crossing_pairs):
         for _attempt in range(200):
-            tc = int(np.clip(round(slots[k] * n_frames + rng.normal(0, 3)), margin, n_frames - margin - 1))
+            tc = int(
+                np.clip(
+                    round(slots[k] * n_frames + rng.normal(0, 3)), margin, n_frames - margin - 1
+                )
+            )
             c = np.array([rng.uniform(0.25, 0.75) * W, rng.uniform(0.3, 0.7) * H])
             wh = rand_wh()
             v1 = rand_vel()
@@ -198,7 +207,9 @@ def tracking_sequence(
                 break
         else:  # pragma: no cover - generation is very unlikely to fail 200 times
             raise RuntimeError("could not place a crossing pair")
-    while len(objects) < n_objects:
+    for _attempt in range(100_000):
+        if len(objects) >= n_objects:
+            break
         ta = int(rng.integers(0, max(1, n_frames - min_track_len)))
         p = np.array([rng.uniform(0.1, 0.9) * W, rng.uniform(0.1, 0.9) * H])
         wh = rand_wh()
@@ -209,6 +220,8 @@ def tracking_sequence(
         if span is None or span[1] - span[0] < min_track_len:
             continue
         objects.append({"centres": cen, "wh": wh, "span": span})
+    if len(objects) < n_objects:  # pragma: no cover
+        raise RuntimeError("could not place the free-moving objects")
 
     # Scale jitter (boxes breathe a little); shared within a crossing pair so the
     # two objects stay the same size.
@@ -267,7 +280,9 @@ def tracking_sequence(
         for _ in range(n_fp):
             wh = rand_wh()
             cx, cy = rng.uniform(0, W), rng.uniform(0, H)
-            fp = _fix_box(np.array([cx - wh[0] / 2, cy - wh[1] / 2, cx + wh[0] / 2, cy + wh[1] / 2]), W, H)
+            fp = _fix_box(
+                np.array([cx - wh[0] / 2, cy - wh[1] / 2, cx + wh[0] / 2, cy + wh[1] / 2]), W, H
+            )
             det_rows.append([*fp, float(rng.uniform(0.1, 0.7))])
             det_ids.append(-1)
         dets = np.array(det_rows, dtype=np.float64).reshape(-1, 5)
@@ -296,7 +311,8 @@ def find_crossings(seq: dict[str, Any], min_iou: float = 0.3) -> list[tuple[int,
     A crossing is a pair of same-size objects (widths and heights within 5%) whose
     boxes overlap with IoU >= ``min_iou`` and whose relative centre position
     reverses (negative dot product) between the frame just before and the frame
-    just after that overlap episode (the episode around the IoU peak). Returns ``(id_a, id_b, frame_of_max_iou)`` with ``id_a < id_b``.
+    just after that overlap episode (the episode around the IoU peak).
+    Returns ``(id_a, id_b, frame_of_max_iou)`` with ``id_a < id_b``.
     """
     centres: dict[int, dict[int, np.ndarray]] = {}
     sizes: dict[int, dict[int, np.ndarray]] = {}
@@ -327,7 +343,11 @@ def find_crossings(seq: dict[str, Any], min_iou: float = 0.3) -> list[tuple[int,
             k0 = k1 = int(ious_a.argmax())
             while k0 > 0 and ious_a[k0 - 1] >= min_iou and common[k0 - 1] == common[k0] - 1:
                 k0 -= 1
-            while k1 + 1 < len(common) and ious_a[k1 + 1] >= min_iou and common[k1 + 1] == common[k1] + 1:
+            while (
+                k1 + 1 < len(common)
+                and ious_a[k1 + 1] >= min_iou
+                and common[k1 + 1] == common[k1] + 1
+            ):
                 k1 += 1
             if k0 == 0 or k1 == len(common) - 1:
                 continue  # the overlap runs into the end of the shared lifespan
@@ -343,11 +363,21 @@ def find_crossings(seq: dict[str, Any], min_iou: float = 0.3) -> list[tuple[int,
 # Geometry                                                                     #
 # --------------------------------------------------------------------------- #
 
-_CONDITIONING = {
-    # f, (cx, cy), image size
-    "normal": (800.0, (320.0, 240.0), (640, 480)),
-    # 12000 x 9000 px sensor, long lens: pixel coordinates ~ 4e3 - 8e3
-    "poor": (6000.0, (6000.0, 4500.0), (12000, 9000)),
+# Camera intrinsics per conditioning: focal length (px), principal point (px).
+# "poor": a long lens on a large sensor -- pixel coordinates ~ 7e3 - 1.1e4, far
+# from the origin compared with their spread (the regime where un-normalised
+# DLT design matrices are badly conditioned).
+_TRI_CAMERAS = {
+    "normal": (800.0, (320.0, 240.0)),
+    "poor": (6000.0, (9000.0, 6750.0)),
+}
+# Homography images: focal length, principal point and the image region
+# (x0, y0, x1, y1) in which points lie. "poor" is the "normal" view moved to
+# (9000, 7000): a 640 x 480 tile of a large image (e.g. aerial) kept in
+# full-image pixel coordinates -- coordinates ~1e4, spread ~5e2.
+_HOMOGRAPHY_VIEWS = {
+    "normal": (640.0, (320.0, 240.0), (0.0, 0.0, 640.0, 480.0)),
+    "poor": (640.0, (9320.0, 7240.0), (9000.0, 7000.0, 9640.0, 7480.0)),
 }
 
 
@@ -366,7 +396,9 @@ def _look_at(centre: np.ndarray, target: np.ndarray, rng: np.random.Generator) -
     y = np.cross(z, x)
     R = np.stack([x, y, z])
     roll = rng.normal(0, math.radians(3))
-    Rz = np.array([[math.cos(roll), -math.sin(roll), 0], [math.sin(roll), math.cos(roll), 0], [0, 0, 1]])
+    Rz = np.array(
+        [[math.cos(roll), -math.sin(roll), 0], [math.sin(roll), math.cos(roll), 0], [0, 0, 1]]
+    )
     return Rz @ R
 
 
@@ -391,7 +423,7 @@ def triangulation_scene(
     and verges on the point cloud centre. ``conditioning``:
 
     - ``"normal"``: f = 800 px, principal point (320, 240): pixel coords ~ 1e2.
-    - ``"poor"``: f = 6000 px, principal point (6000, 4500): pixel coords ~ 4e3-8e3.
+    - ``"poor"``: f = 6000 px, principal point (9000, 6750): pixel coords ~ 7e3-1.1e4.
     - ``"mixed"``: camera 1 normal, camera 2 poor (e.g. wide + telephoto rig).
 
     Additionally the world frame is offset (``"poor"``/``"mixed"``: camera 1 is
@@ -406,8 +438,8 @@ def triangulation_scene(
     if conditioning not in ("normal", "poor", "mixed"):
         raise ValueError(f"unknown conditioning {conditioning!r}")
     rng = np.random.default_rng(seed)
-    f1, c1, _ = _CONDITIONING["poor" if conditioning == "poor" else "normal"]
-    f2, c2, _ = _CONDITIONING["normal" if conditioning == "normal" else "poor"]
+    f1, c1 = _TRI_CAMERAS["poor" if conditioning == "poor" else "normal"]
+    f2, c2 = _TRI_CAMERAS["normal" if conditioning == "normal" else "poor"]
     lateral = 2.0  # keeps the cloud inside both fields of view
     offset = np.zeros(3) if conditioning == "normal" else rng.uniform(-50, 50, 3)
     C1 = offset
@@ -459,25 +491,25 @@ def homography_scene(
 
     H_true = K (R - t n^T / d) K^-1 for a random plane and a random relative pose
     (rotation up to ~15 degrees, translation up to ~0.3 x plane distance). ``src``
-    points are uniform in image 1 with their true image in image 2 inside the
-    image. Exactly ``round(outlier_ratio * n_points)`` correspondences are
-    outliers: their ``dst`` is uniform in image 2 and at least
+    points are uniform in the image region with their true image in image 2
+    inside the region too. Exactly ``round(outlier_ratio * n_points)`` correspondences are
+    outliers: their ``dst`` is uniform in the region and at least
     ``min_outlier_error`` px from the true image. Inliers get i.i.d. Gaussian
     noise (``noise_px`` per coordinate) on ``dst``. Order is shuffled.
 
-    ``conditioning``: ``"normal"`` (640 x 480 images) or ``"poor"`` (12000 x 9000,
-    pixel coordinates ~ 1e3-1e4).
+    ``conditioning``: ``"normal"`` (points in a 640 x 480 image) or ``"poor"``
+    (the same kind of view as a 640 x 480 tile at (9000, 7000) of a large image,
+    in full-image pixel coordinates ~ 1e4).
 
     Returns ``src, dst`` [N, 2], ``H_true`` [3, 3] (H[2, 2] == 1), ``inliers``
-    bool [N] (the truth), ``size`` and the arguments.
+    bool [N] (the truth), ``region`` (x0, y0, x1, y1) and the arguments.
     """
     if conditioning not in ("normal", "poor"):
         raise ValueError(f"unknown conditioning {conditioning!r}")
     if not 0.0 <= outlier_ratio < 1.0:
         raise ValueError("outlier_ratio must be in [0, 1)")
     rng = np.random.default_rng(seed)
-    f, c, (W, H) = _CONDITIONING[conditioning]
-    f = f * 0.8 if conditioning == "normal" else f  # a bit wider for the small images
+    f, c, (x0, y0, x1, y1) = _HOMOGRAPHY_VIEWS[conditioning]
     K = _K(f, c)
     for _attempt in range(100):
         ax = rng.normal(size=3)
@@ -492,14 +524,16 @@ def homography_scene(
         Hm = K @ (R - np.outer(t, n) / dist) @ np.linalg.inv(K)
         Hm /= Hm[2, 2]
         # sample src in image 1 whose images land in image 2
-        cand = np.column_stack([rng.uniform(0, W, 20 * n_points), rng.uniform(0, H, 20 * n_points)])
+        cand = np.column_stack(
+            [rng.uniform(x0, x1, 20 * n_points), rng.uniform(y0, y1, 20 * n_points)]
+        )
         proj = _apply_h(Hm, cand)
         ok = (
             np.isfinite(proj).all(1)
-            & (proj[:, 0] >= 0)
-            & (proj[:, 0] < W)
-            & (proj[:, 1] >= 0)
-            & (proj[:, 1] < H)
+            & (proj[:, 0] >= x0)
+            & (proj[:, 0] < x1)
+            & (proj[:, 1] >= y0)
+            & (proj[:, 1] < y1)
         )
         if ok.sum() >= n_points and ok.mean() > 0.35:
             break
@@ -513,7 +547,7 @@ def homography_scene(
     dst = true_dst + rng.normal(0, noise_px, (n_points, 2))
     for i in np.nonzero(~inliers)[0]:
         while True:
-            q = np.array([rng.uniform(0, W), rng.uniform(0, H)])
+            q = np.array([rng.uniform(x0, x1), rng.uniform(y0, y1)])
             if np.linalg.norm(q - true_dst[i]) >= min_outlier_error:
                 dst[i] = q
                 break
@@ -522,7 +556,7 @@ def homography_scene(
         "dst": dst,
         "H_true": Hm,
         "inliers": inliers,
-        "size": (W, H),
+        "region": (x0, y0, x1, y1),
         "outlier_ratio": outlier_ratio,
         "noise_px": noise_px,
         "conditioning": conditioning,

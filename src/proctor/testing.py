@@ -59,7 +59,7 @@ def assert_close(got: Any, expected: np.ndarray, what: str, atol: float = 1e-6) 
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         raise AssertionError(f"{what}: {int(bad.sum())} of {bad.size} values differ; "
-                             f"first at {idx}: got {got[idx]!r}, expected {expected[idx]!r}")
+                             f"first at {idx}: got {got[idx].item()!r}, expected {expected[idx].item()!r}")
 
 
 def assert_equal(got: Any, expected: np.ndarray, what: str) -> None:

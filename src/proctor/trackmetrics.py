@@ -140,7 +140,9 @@ def evaluate_tracker(
 
     def row(name: str) -> dict[str, float]:
         r = summary.loc[name]
-        return {m: (int(r[m]) if m.startswith(("num_", "mostly")) else float(r[m])) for m in METRICS}
+        return {
+            m: (int(r[m]) if m.startswith(("num_", "mostly")) else float(r[m])) for m in METRICS
+        }
 
     ts = np.array(times) if times else np.zeros(1)
     return {

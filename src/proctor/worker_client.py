@@ -182,16 +182,24 @@ class WorkerClient:
             return None
         (size,) = struct.unpack("<Q", self._buf[:8])
         if size > codec.MAX_FRAME:
-            self.close()
-            raise WorkerError("error", f"worker sent a {size}-byte message (cap {codec.MAX_FRAME})")
+            raise self._broken(f"worker sent a {size}-byte message (cap {codec.MAX_FRAME})")
         if len(self._buf) < 8 + size:
             return None
         payload = bytes(self._buf[8 : 8 + size])
         del self._buf[: 8 + size]
-        msg = codec.loads(payload)
+        try:
+            msg = codec.loads(payload)
+        except codec.CodecError as exc:
+            raise self._broken(f"worker sent a malformed message ({exc})") from None
         if not isinstance(msg, dict):
-            raise codec.CodecError("worker reply is not a mapping")
+            raise self._broken("worker sent a reply that is not a mapping")
         return msg
+
+    def _broken(self, reason: str) -> WorkerError:
+        """The channel cannot be trusted to stay in step: kill the worker, remember why."""
+        self.close()
+        self.dead_reason = WorkerError("error", reason)
+        return self.dead_reason
 
     def request(self, msg: dict, timeout: float, where: str = "") -> Any:
         self.send(msg)
@@ -199,7 +207,7 @@ class WorkerClient:
         if "raised" in reply:
             raise CandidateError(reply["raised"], where)
         if "ok" not in reply:
-            raise codec.CodecError("worker reply has neither 'ok' nor 'raised'")
+            raise self._broken("worker reply has neither 'ok' nor 'raised'")
         return reply["ok"]
 
     def _check_alive(self) -> None:

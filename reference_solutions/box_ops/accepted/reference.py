@@ -21,10 +21,10 @@ def _safe_div(inter: np.ndarray, union: np.ndarray) -> np.ndarray:
 def box_iou(boxes1: np.ndarray, boxes2: np.ndarray) -> np.ndarray:
     """Pairwise IoU of ``[N, 4]`` and ``[M, 4]`` (x1, y1, x2, y2) boxes -> float64 ``[N, M]``."""
     b1, b2 = _as_boxes(boxes1), _as_boxes(boxes2)
-    lt = np.maximum(b1[:, None, :2], b2[None, :, :2])  # [N, M, 2]
-    rb = np.minimum(b1[:, None, 2:], b2[None, :, 2:])  # [N, M, 2]
-    wh = np.clip(rb - lt, 0.0, None)
-    inter = wh[..., 0] * wh[..., 1]
+    # Overlap along each axis, [N, M]; negative means disjoint.
+    w = np.minimum(b1[:, None, 2], b2[None, :, 2]) - np.maximum(b1[:, None, 0], b2[None, :, 0])
+    h = np.minimum(b1[:, None, 3], b2[None, :, 3]) - np.maximum(b1[:, None, 1], b2[None, :, 1])
+    inter = np.clip(w, 0.0, None) * np.clip(h, 0.0, None)
     union = _areas(b1)[:, None] + _areas(b2)[None, :] - inter
     return _safe_div(inter, union)
 

@@ -48,7 +48,8 @@ def _dlt(s: np.ndarray, d: np.ndarray) -> np.ndarray:
     r1 = np.stack([x, y, o, z, z, z, -u * x, -u * y, -u], axis=-1)
     r2 = np.stack([z, z, z, x, y, o, -v * x, -v * y, -v], axis=-1)
     A = np.concatenate([r1, r2], axis=1)  # [B, 2M, 9]
-    return np.linalg.svd(A)[2][:, -1].reshape(-1, 3, 3)
+    # full V only for minimal samples (8 x 9); thin SVD otherwise (no 2M x 2M U)
+    return np.linalg.svd(A, full_matrices=A.shape[-2] < 9)[2][:, -1].reshape(-1, 3, 3)
 
 
 def _fit(src: np.ndarray, dst: np.ndarray) -> np.ndarray:

@@ -53,7 +53,8 @@ def _dlt(s: np.ndarray, d: np.ndarray) -> np.ndarray:
     r1 = np.stack([x, y, o, z, z, z, -u * x, -u * y, -u], axis=-1)
     r2 = np.stack([z, z, z, x, y, o, -v * x, -v * y, -v], axis=-1)
     A = np.concatenate([r1, r2], axis=1)  # [B, 2M, 9]
-    return np.linalg.svd(A)[2][:, -1].reshape(-1, 3, 3)
+    # full V only for minimal samples (8 x 9); thin SVD otherwise (no 2M x 2M U)
+    return np.linalg.svd(A, full_matrices=A.shape[-2] < 9)[2][:, -1].reshape(-1, 3, 3)
 
 
 def _fit(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -110,7 +111,9 @@ def find_homography(
         if mask.sum() < 4:
             break
         H_new = _fit(src[mask], dst[mask])
-        mask_new = _errors(H_new, src, dst) <= threshold  # BUG: squared error vs unsquared threshold
+        mask_new = (
+            _errors(H_new, src, dst) <= threshold
+        )  # BUG: squared error vs unsquared threshold
         if mask_new.sum() < mask.sum():
             break
         changed = not np.array_equal(mask_new, mask)

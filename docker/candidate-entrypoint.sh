@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Entrypoint of the candidate image (docker/candidate.Dockerfile).
+#
+#   proctor-candidate [lab [JUPYTER ARGS...]]   seed the work dir, then run JupyterLab (default)
+#   proctor-candidate COMMAND [ARGS...]         seed the work dir, then run COMMAND there
+#                                               (e.g. `proctor check notebooks/`, `proctor submit`)
+#
+# The work dir is a mounted volume: the bundle is copied into it file by file, and a file
+# that already exists there is never overwritten, so restarting the container (or a newer
+# image) never loses the candidate's work.
+#
+# Environment: PROCTOR_BUNDLE_SRC (pristine bundle, default /opt/proctor/bundle),
+# PROCTOR_WORK (work dir, default /home/candidate/work), JUPYTER_TOKEN (generated and
+# printed when unset), JUPYTER_PORT (default 8888).
+set -euo pipefail
+
+bundle="${PROCTOR_BUNDLE_SRC:-/opt/proctor/bundle}"
+work="${PROCTOR_WORK:-/home/candidate/work}"
+port="${JUPYTER_PORT:-8888}"
+
+die() { echo "proctor-candidate: $*" >&2; exit 2; }
+
+[ -f "$bundle/README.md" ] && [ -d "$bundle/notebooks" ] || die "no bundle at $bundle"
+mkdir -p "$work" 2>/dev/null || true
+[ -d "$work" ] && [ -w "$work" ] || die "$work is not writable by uid $(id -u); mount a volume \
+there that this user may write (see docker/README.md)"
+
+# Copy what is missing; keep everything that is there.
+copied=0
+while IFS= read -r -d '' rel; do
+    rel="${rel#./}"
+    if [ -d "$bundle/$rel" ]; then
+        mkdir -p "$work/$rel"
+    elif [ ! -e "$work/$rel" ] && [ ! -L "$work/$rel" ]; then
+        cp -p "$bundle/$rel" "$work/$rel"
+        copied=$((copied + 1))
+    fi
+done < <(cd "$bundle" && find . -mindepth 1 -print0 | sort -z)
+if [ "$copied" -gt 0 ]; then
+    echo "proctor-candidate: copied $copied bundle file(s) into $work"
+fi
+
+cd "$work"
+export PROCTOR_BUNDLE="${PROCTOR_BUNDLE:-$work}"
+
+if [ "$#" -eq 0 ] || [ "$1" = "lab" ]; then
+    [ "$#" -gt 0 ] && shift
+    if [ -z "${JUPYTER_TOKEN:-}" ]; then
+        JUPYTER_TOKEN="$(python -c 'import secrets; print(secrets.token_urlsafe(24))')"
+        echo "proctor-candidate: JUPYTER_TOKEN was not set; generated one"
+    fi
+    export JUPYTER_TOKEN
+    echo "proctor-candidate: open http://127.0.0.1:${port}/lab?token=${JUPYTER_TOKEN}"
+    echo "proctor-candidate: your work is saved in $work (a volume): README.md explains the rest"
+    exec jupyter lab --ip=0.0.0.0 --port="$port" --no-browser \
+        --ServerApp.root_dir="$work" "$@"
+fi
+exec "$@"

@@ -1,0 +1,252 @@
+"""The trusted end of a worker: candidate exceptions, deaths, hangs, floods, garbage."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from proctor.worker_client import OUTPUT_CAP, CandidateError, WorkerError
+
+CODE = r'''
+import os, sys, struct
+
+class MyError(ValueError):
+    pass
+
+def ok(x):
+    return {"x": x, "twice": [x, x]}
+
+def raises_key():
+    return {}["missing"]
+
+def raises_custom():
+    raise MyError("custom message")
+
+def todo(a, b):
+    raise NotImplementedError
+
+def todo_subclass():
+    class NotYet(NotImplementedError):
+        pass
+    raise NotYet("later")
+
+def hard_exit():
+    os._exit(7)
+
+def soft_exit():
+    sys.exit(3)
+
+class Escape(BaseException):
+    pass
+
+def escape():
+    raise Escape("not an Exception")
+
+def interrupt():
+    raise KeyboardInterrupt
+
+def kill_self():
+    import signal
+    os.kill(os.getpid(), signal.SIGKILL)
+
+def segfault():
+    import ctypes
+    return ctypes.string_at(0)
+
+def spin():
+    while True:
+        pass
+
+def flood(mb):
+    line = "y" * 1023 + "\n"
+    block = line * 1024
+    for _ in range(mb):
+        sys.stdout.write(block)
+    sys.stdout.flush()
+    print("THE END", flush=True)
+    return mb
+
+def say(text):
+    print(text, flush=True)
+    return len(text)
+
+def _frame_fd():
+    return int(sys.argv[2])
+
+def garbage_frame():
+    os.write(_frame_fd(), struct.pack("<Q", 4) + b"\xc1\xc1\xc1\xc1")
+    return "real answer"
+
+def oversize_header():
+    os.write(_frame_fd(), struct.pack("<Q", 1 << 40))
+    return "real answer"
+
+def list_frame():
+    os.write(_frame_fd(), struct.pack("<Q", 2) + b"\x91\x01")  # msgpack [1]
+    return "real answer"
+
+def empty_mapping_frame():
+    os.write(_frame_fd(), struct.pack("<Q", 1) + b"\x80")  # msgpack {}
+    return "real answer"
+
+def forged_answer():
+    # A well-formed frame the grader did not ask for: the next real reply follows it.
+    os.write(_frame_fd(), struct.pack("<Q", 5) + b"\x81\xa2ok\x2a")  # {"ok": 42}
+    return "real answer"
+
+def close_channel():
+    os.close(_frame_fd())
+    return 1
+
+def after():
+    return "after"
+'''
+
+
+def call(client, name, *args, timeout=10.0):
+    return client.request({"op": "call", "target": name, "args": list(args)}, timeout,
+                          where=name)
+
+
+@pytest.fixture
+def w(worker):
+    return worker(CODE)
+
+
+def test_plain_call(w):
+    assert call(w, "ok", 3) == {"x": 3, "twice": [3, 3]}
+    assert w.request({"op": "has", "names": ["ok", "nope", "os"]}, 5) == {
+        "ok": True, "nope": False, "os": False}
+
+
+def test_candidate_exception_becomes_candidate_error(w):
+    with pytest.raises(CandidateError) as info:
+        call(w, "raises_key")
+    e = info.value
+    assert e.type_name == "KeyError" and "'missing'" in e.text
+    assert e.mro[:3] == ["KeyError", "LookupError", "Exception"]
+    assert e.is_a("LookupError") and e.is_a("KeyError") and not e.is_a("TypeError")
+    assert e.summary() == "raises_key raised KeyError: 'missing'"
+    assert "raises_key" in e.traceback
+    assert call(w, "after") == "after"  # the worker is still fine
+
+
+def test_custom_exception_keeps_its_ancestry(w):
+    with pytest.raises(CandidateError) as info:
+        call(w, "raises_custom")
+    assert info.value.type_name == "MyError" and info.value.is_a("ValueError")
+    assert "custom message" in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["todo", "todo_subclass"])
+def test_not_implemented_gives_a_friendly_summary(w, name):
+    with pytest.raises(CandidateError) as info:
+        w.request({"op": "call", "target": name, "args": [1, 2] if name == "todo" else []},
+                  10, where=name)
+    assert info.value.summary() == f"{name} is not implemented yet"
+
+
+def test_unknown_name_is_a_candidate_name_error(w):
+    with pytest.raises(CandidateError) as info:
+        call(w, "does_not_exist")
+    assert info.value.is_a("NameError")
+
+
+def test_sys_exit_in_a_call_is_reported_and_the_worker_survives(w):
+    # SystemExit raised by candidate code is caught by the worker loop and described.
+    with pytest.raises(CandidateError) as info:
+        call(w, "soft_exit")
+    assert info.value.type_name == "SystemExit" and info.value.text == "3"
+    assert call(w, "after") == "after"
+
+
+def _dies(w, name, status="error", timeout=10.0):
+    t0 = time.monotonic()
+    with pytest.raises(WorkerError) as info:
+        call(w, name, timeout=timeout)
+    assert info.value.status == status
+    assert time.monotonic() - t0 < timeout + 5
+    # the worker is gone: later calls fail at once with the same reason
+    t1 = time.monotonic()
+    with pytest.raises(WorkerError) as again:
+        call(w, "after")
+    assert again.value is info.value and time.monotonic() - t1 < 1
+    assert w.proc.poll() is not None
+    return info.value.reason
+
+
+def test_os_exit(w):
+    reason = _dies(w, "hard_exit")
+    assert "exited with code 7" in reason and "os._exit()" in reason
+
+
+def test_base_exception_kills_the_worker(w):
+    assert "exited with code 1" in _dies(w, "escape")
+
+
+def test_keyboard_interrupt_kills_the_worker(w):
+    assert "SIGINT" in _dies(w, "interrupt")
+
+
+def test_killed_by_a_signal(w):
+    assert "SIGKILL" in _dies(w, "kill_self")
+
+
+def test_segfault(w):
+    assert "SIGSEGV" in _dies(w, "segfault")
+
+
+def test_infinite_loop_times_out(w):
+    reason = _dies(w, "spin", status="timeout", timeout=1.5)
+    assert "no answer within 2 s" in reason
+
+
+def test_closing_the_channel(w):
+    reason = _dies(w, "close_channel")
+    assert reason
+
+
+def test_stdout_flood_is_drained_and_capped(w):
+    t0 = time.monotonic()
+    assert call(w, "flood", 200, timeout=120) == 200
+    elapsed = time.monotonic() - t0
+    text = w.output_text()
+    assert w.output.total >= 200 << 20
+    assert len(text) < 2 * OUTPUT_CAP
+    assert "bytes omitted" in text and text.rstrip().endswith("THE END")
+    assert call(w, "after") == "after"
+    print(f"200 MB of stdout drained in {elapsed:.2f} s")
+
+
+def test_small_output_is_kept_whole(w):
+    call(w, "say", "hello from the candidate")
+    deadline = time.monotonic() + 5
+    while "hello" not in w.output_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert w.output_text() == "hello from the candidate\n"
+
+
+@pytest.mark.parametrize("name,needle", [
+    ("garbage_frame", "malformed message"),
+    ("oversize_header", "1099511627776-byte message"),
+    ("list_frame", "not a mapping"),
+    ("empty_mapping_frame", "neither 'ok' nor 'raised'"),
+])
+def test_hostile_frames_kill_the_worker_instead_of_desynchronising(w, name, needle):
+    reason = _dies(w, name)
+    assert needle in reason
+
+
+def test_a_forged_well_formed_frame_is_only_wrong_data(w):
+    # The worker is untrusted: a frame it forges is just a (wrong) plain answer, which
+    # checks compare on the trusted side; the grader neither crashes nor runs its code.
+    assert call(w, "forged_answer") == 42
+    assert call(w, "after") in ("real answer", "after")
+
+
+def test_dead_worker_cannot_be_sent_to(worker):
+    w = worker(CODE)
+    w.close()
+    with pytest.raises(WorkerError, match="not running"):
+        call(w, "after")
