@@ -126,10 +126,6 @@ def test_artifact_exercise(tmp_path, capsys):
     assert "toy_secret" not in out
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine: workers.config_for(unsafe=True) binds the artifact dir at its host path and "
-    "sandbox._check_spec refuses destinations under /tmp even when unsafe; pytest's tmp_path "
-    "is under /tmp. Remove this mark when fixed."))
 def test_code_exercise_reads_its_saved_files(tmp_path, capsys):
     """A code exercise may load what it saved under artifact_dir() (trained weights)."""
     lib = make_toy_library(tmp_path / "lib")

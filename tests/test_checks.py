@@ -106,10 +106,10 @@ def test_bad_kind_in_a_module_is_a_load_error(tmp_path):
 
 
 def test_imported_checks_are_not_collected_twice(tmp_path):
-    write(tmp_path / "m" / "checks.py", MODULE)
+    first = write(tmp_path / "m" / "checks.py", MODULE)
     other = write(tmp_path / "n" / "checks.py",
                   f"import importlib.util, sys\nfrom proctor.checks import check\n"
-                  f"spec = importlib.util.spec_from_file_location('m', {str(tmp_path / 'm' / 'checks.py')!r})\n"
+                  f"spec = importlib.util.spec_from_file_location('m', {str(first)!r})\n"
                   f"m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
                   f"eq_fails = m.eq_fails\n\n@check(1)\ndef own(ctx):\n    pass\n")
     assert [d.id for d in load_checks(other, False)] == ["own"]

@@ -45,7 +45,8 @@ def test_tuples_become_lists_and_numpy_scalars_become_python_numbers():
 @pytest.mark.parametrize("shape", [(3, 2), (), (0,), (0, 4), (2, 0, 3)])
 def test_every_whitelisted_dtype_round_trips(dtype, shape):
     rng = np.random.default_rng(0)
-    arr = np.asarray(rng.integers(0, 100, size=shape) % (2 if dtype == "|b1" else 100)).astype(dtype)
+    values = rng.integers(0, 100, size=shape) % (2 if dtype == "|b1" else 100)
+    arr = np.asarray(values).astype(dtype)
     assert arr.shape == shape
     got = rt({"x": arr})["x"]
     assert isinstance(got, np.ndarray) and type(got) is np.ndarray

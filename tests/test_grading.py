@@ -193,3 +193,15 @@ def test_grade_submission_missing_and_broken_exercises(tiny_lib, tmp_path):
     assert [(e.id, e.status) for e in report.exercises] == [("adder", "graded"),
                                                              ("nope", "error")]
     validate_report(report.to_dict())
+
+
+def test_a_code_exercise_reads_its_artifact_dir(tiny_lib, tmp_path):
+    # the submission's artifacts/<id>/ lives under /tmp here, as a bundle usually does
+    art = write(tmp_path / "sub" / "artifacts" / "adder" / "offset.txt", "1\n").parent
+    ex = tiny_lib.get("adder")
+    cells = ["from proctor.candidate import artifact_dir\n"
+             "OFFSET = int((artifact_dir('adder') / 'offset.txt').read_text())",
+             "def add(a, b):\n    return a + b + OFFSET"]
+    r = grade_exercise(ex, Source(cells, art), reference_source(ex), hidden=True, unsafe=True)
+    assert r.cell_errors == []
+    assert statuses(r) == {"add_basic": "fail", "add_arrays": "fail", "add_negative": "fail"}

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import ADDER_TOML, ROOT, write
 
 from proctor.spec import Budget, Library, SpecError, load_spec
-from conftest import ADDER_TOML, ROOT, write
 
 GOOD = ADDER_TOML + """
 [budgets.add_latency]
@@ -22,7 +22,8 @@ min = 0.9
 """
 
 
-def make(tmp_path: Path, toml: str, folder: str = "adder", files=("prompt.md", "starter.py")) -> Path:
+def make(tmp_path: Path, toml: str, folder: str = "adder",
+         files=("prompt.md", "starter.py")) -> Path:
     d = tmp_path / "exercises" / folder
     write(d / "exercise.toml", toml)
     for f in files:

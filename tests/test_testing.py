@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from proctor.testing import as_array, assert_close, assert_equal, describe, size_of, smallest_failure
+from proctor.testing import (
+    as_array,
+    assert_close,
+    assert_equal,
+    describe,
+    size_of,
+    smallest_failure,
+)
 
 
 def test_describe_is_short_and_readable():

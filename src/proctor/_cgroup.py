@@ -15,15 +15,34 @@ and ``PROCTOR_CGROUP_ROOT=/sys/fs/cgroup/<delegated>`` names a v2 parent to use
 
 from __future__ import annotations
 
+import atexit
 import errno
 import itertools
 import os
 import signal
+import threading
 import time
 from dataclasses import dataclass, field
 
 _counter = itertools.count()
 PREFIX = "proctor."
+
+# cgroups whose rmdir was still EBUSY (a task still exiting): retried later, never leaked
+_deferred: list[Cgroup] = []
+_deferred_lock = threading.Lock()
+
+
+def _retry_deferred() -> None:
+    with _deferred_lock:
+        pending = list(_deferred)
+        _deferred.clear()
+    for cg in pending:
+        if not cg.destroy(timeout=0, defer=False):
+            with _deferred_lock:
+                _deferred.append(cg)
+
+
+atexit.register(_retry_deferred)
 
 
 def _read(path: str) -> str | None:
@@ -140,7 +159,12 @@ def _sweep_stale(base: str) -> None:
 
 
 def _pids_in(d: str) -> list[int]:
-    text = _read(os.path.join(d, "cgroup.procs"))
+    """Tasks in a cgroup. v1's ``tasks`` lists every thread (``cgroup.procs`` can miss a
+    process whose leader thread exited while others run); SIGKILL to any tid kills the
+    whole thread group."""
+    text = _read(os.path.join(d, "tasks"))
+    if text is None:
+        text = _read(os.path.join(d, "cgroup.procs"))
     return [int(x) for x in text.split()] if text else []
 
 
@@ -211,7 +235,15 @@ class Cgroup:
 
     # --- lifecycle ------------------------------------------------------------------
     def procs(self) -> list[int]:
-        seen: set[int] = set()
+        """Every task of the tree (v2: including threads)."""
+        if self.version == "v2":
+            d = self.dirs[""]
+            seen = set(_pids_in(d))
+            threads = _read(os.path.join(d, "cgroup.threads"))
+            if threads:
+                seen.update(int(x) for x in threads.split())
+            return sorted(seen)
+        seen = set()
         for d in self.dirs.values():
             seen.update(_pids_in(d))
         return sorted(seen)
@@ -242,7 +274,8 @@ class Cgroup:
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
 
-    def destroy(self, timeout: float = 2.0) -> bool:
+    def destroy(self, timeout: float = 2.0, defer: bool = True) -> bool:
+        """rmdir the cgroup(s); if still busy after ``timeout``, queue a later retry."""
         if self._destroyed:
             return True
         deadline = time.monotonic() + timeout
@@ -262,6 +295,9 @@ class Cgroup:
                         _sigkill(pid)
                     time.sleep(0.01)
         self._destroyed = ok
+        if not ok and defer:
+            with _deferred_lock:
+                _deferred.append(self)
         return ok
 
 
@@ -276,26 +312,39 @@ class Manager:
         for b in set(bases.values()):
             _sweep_stale(b)
 
-    def create(self, memory_bytes: int | None, pids_max: int | None) -> Cgroup:
+    def create(self, memory_bytes: int | None, pids_max: int | None,
+               cpu: int | None = None) -> Cgroup:
+        """A fresh cgroup with the limits; ``cpu`` confines it to that core (cpuset),
+        so the worker cannot widen its own affinity to use more cores."""
+        if _deferred:
+            _retry_deferred()
         name = f"{PREFIX}{os.getpid()}.{next(_counter)}"
         dirs: dict[str, str] = {}
         cg = Cgroup(self.version, dirs, memory_bytes, pids_max)
         try:
             for ctrl, base in self.bases.items():
+                if ctrl == "cpuset" and cpu is None:
+                    continue
                 d = os.path.join(base, name)
                 os.mkdir(d)
                 dirs[ctrl] = d
             if self.version == "v1":
-                self._limits_v1(cg, memory_bytes, pids_max)
+                self._limits_v1(cg, memory_bytes, pids_max, cpu)
             else:
-                self._limits_v2(cg, memory_bytes, pids_max)
+                self._limits_v2(cg, memory_bytes, pids_max, cpu)
         except BaseException:
-            cg.destroy(timeout=0)
+            cg.destroy(timeout=0, defer=False)
             raise
         return cg
 
     @staticmethod
-    def _limits_v1(cg: Cgroup, memory_bytes, pids_max) -> None:
+    def _limits_v1(cg: Cgroup, memory_bytes, pids_max, cpu) -> None:
+        if cpu is not None and "cpuset" in cg.dirs:
+            d = cg.dirs["cpuset"]
+            parent = os.path.dirname(d)
+            _write(os.path.join(d, "cpuset.mems"),
+                   (_read(os.path.join(parent, "cpuset.mems")) or "0").strip() or "0")
+            _write(os.path.join(d, "cpuset.cpus"), str(cpu))
         if memory_bytes and "memory" in cg.dirs:
             d = cg.dirs["memory"]
             _write(os.path.join(d, "memory.limit_in_bytes"), str(memory_bytes))
@@ -306,8 +355,10 @@ class Manager:
             _write(os.path.join(cg.dirs["pids"], "pids.max"), str(pids_max))
 
     @staticmethod
-    def _limits_v2(cg: Cgroup, memory_bytes, pids_max) -> None:
+    def _limits_v2(cg: Cgroup, memory_bytes, pids_max, cpu) -> None:
         d = cg.dirs[""]
+        if cpu is not None and os.path.exists(os.path.join(d, "cpuset.cpus")):
+            _write(os.path.join(d, "cpuset.cpus"), str(cpu))
         if memory_bytes and os.path.exists(os.path.join(d, "memory.max")):
             _write(os.path.join(d, "memory.max"), str(memory_bytes))
             sw = os.path.join(d, "memory.swap.max")
@@ -319,7 +370,7 @@ class Manager:
 
 def _detect_v1(mounts: list[_Mount], own: dict[str, str]) -> Manager | None:
     bases: dict[str, str] = {}
-    for ctrl in ("memory", "pids", "cpuacct"):
+    for ctrl in ("memory", "pids", "cpuacct", "cpuset"):
         m = next((m for m in mounts if m.fstype == "cgroup" and ctrl in m.superopts), None)
         if m is None or ctrl not in own:
             continue
@@ -337,6 +388,8 @@ def _detect_v1(mounts: list[_Mount], own: dict[str, str]) -> Manager | None:
         feats.append("pids")
     if "cpuacct" in bases:
         feats.append("cpu-accounting")
+    if "cpuset" in bases:
+        feats.append("cpuset")
     return Manager("v1", bases, feats, "cgroup v1: " + ", ".join(
         f"{c}={b}" for c, b in bases.items()))
 
@@ -367,7 +420,8 @@ def _enable_v2(base: str, wanted: set[str]) -> set[str]:
     return wanted & enabled
 
 
-def _detect_v2(mounts: list[_Mount], own: dict[str, str], forced: bool) -> tuple[Manager | None, str]:
+def _detect_v2(mounts: list[_Mount], own: dict[str, str],
+               forced: bool) -> tuple[Manager | None, str]:
     m = next((m for m in mounts if m.fstype == "cgroup2"), None)
     if m is None and not os.environ.get("PROCTOR_CGROUP_ROOT"):
         return None, "no cgroup2 mount"
@@ -378,7 +432,7 @@ def _detect_v2(mounts: list[_Mount], own: dict[str, str], forced: bool) -> tuple
     if not forced and not ({"memory", "pids"} & have):
         return None, f"cgroup v2 at {base} has no memory/pids controller"
     try:
-        ctrls = _enable_v2(base, {"memory", "pids"})
+        ctrls = _enable_v2(base, {"memory", "pids", "cpuset"})
     except OSError as e:
         return None, (f"cgroup v2: cannot enable controllers in {base} ({e.strerror}); "
                       "set PROCTOR_CGROUP_ROOT to a delegated cgroup")

@@ -101,9 +101,7 @@ class Worker:
                 try:
                     exec(compile(source, f"<cell {i + 1}>", "exec"), self.ns)
                 except BaseException as exc:  # a failing cell is recorded, the next one runs
-                    if isinstance(exc, KeyboardInterrupt):
-                        raise
-                    error = _describe(exc)
+                    error = _describe(exc)  # KeyboardInterrupt too: no signal reaches us
                 codec.write_frame(out, {"cell": i, "error": error})
             self._single_thread()
             codec.write_frame(out, {"done": True})
@@ -144,13 +142,13 @@ def main() -> None:
             return
         try:
             worker.handle(msg, out)
-        except SystemExit as exc:
-            codec.write_frame(out, {"raised": _describe(exc)})
         except Exception as exc:
             try:
                 codec.write_frame(out, {"raised": _describe(exc)})
             except codec.CodecError as cexc:
                 codec.write_frame(out, {"raised": _describe(cexc)})
+        except BaseException as exc:  # SystemExit, KeyboardInterrupt... from candidate code
+            codec.write_frame(out, {"raised": _describe(exc)})
 
 
 if __name__ == "__main__":

@@ -145,6 +145,7 @@ def hidden_needles(library: Library) -> Needles:
     to compare against, never to copy."""
     n = Needles()
     public = _public_text(library)
+    budgets = {b for ex in library.all() for b in ex.spec.budgets}
     public_digests = _public_digests(library)
     for tree_name in HIDDEN_TREES:
         tree = library.root / tree_name
@@ -178,12 +179,14 @@ def hidden_needles(library: Library) -> Needles:
                     n.lines[s] = rel
             if tree_name == "graders":
                 for node in mod.body:
-                    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not \
-                            re.search(rf"\b{re.escape(node.name)}\b", public):
-                        # (a name the public tree also uses, e.g. a budget named like
-                        # its latency check, is public by the author's choice)
-                        is_check = any(_is_check_decorator(d) for d in node.decorator_list)
-                        (n.check_ids if is_check else n.helpers)[node.name] = rel
+                    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        continue
+                    if any(_is_check_decorator(d) for d in node.decorator_list):
+                        # a budget may share its latency check's name: budgets are public
+                        if node.name not in budgets:
+                            n.check_ids[node.name] = rel
+                    elif not re.search(rf"\b{re.escape(node.name)}\s*\(", public):
+                        n.helpers[node.name] = rel  # matched as a call or def: name(
     return n
 
 

@@ -9,6 +9,7 @@ as trusted code) that write the artifact into a cache dir at calibration time.
 from __future__ import annotations
 
 import hashlib
+import statistics
 import subprocess
 import sys
 import tomllib
@@ -153,15 +154,60 @@ def matrix(verdicts: list[Verdict]) -> str:
 
 
 def _margins(vs: list[Verdict]) -> list[str]:
-    out = []
+    """Per budget check: each solution's ratios and intervals over repeats, the margin
+    between the budget and the solutions that must pass / must fail it, and flips."""
+    out: list[str] = []
+    checks: dict[str, list[tuple[Verdict, object]]] = {}
     for v in vs:
         for c in v.result.checks:
-            if c.kind == "latency" and c.measured:
-                m = c.measured
-                out.append(f"    {c.id:<24} {v.solution.name:<36} ratio {m.get('ratio')} "
-                           f"[{m.get('interval', ['?', '?'])[0]}, {m.get('interval', ['?', '?'])[1]}]"
-                           f" budget {c.budget.get('max')} ({c.status}, {m.get('blocks')} blocks,"
-                           f" {m.get('seconds')} s)")
+            if c.kind in ("latency", "memory") and c.measured:
+                checks.setdefault(c.id, []).append((v, c))
+    for cid, rows in checks.items():
+        budget = rows[0][1].budget.get("max")
+        unit = rows[0][1].budget.get("unit", "")
+        out.append(f"    {cid}: budget {budget} {unit}".rstrip())
+        by_sol: dict[str, list] = {}
+        for v, c in rows:
+            by_sol.setdefault(v.solution.name, []).append((v, c))
+        must_pass_hi: list[float] = []
+        must_fail_lo: list[float] = []
+        for name, runs in by_sol.items():
+            must_fail = cid in runs[0][0].solution.must_fail
+            statuses = [c.status for _, c in runs]
+            ratios = [c.measured.get("ratio") for _, c in runs]
+            ivs = [c.measured.get("interval") for _, c in runs]
+            ratios = [r for r in ratios if isinstance(r, (int, float))]
+            ivs = [iv for iv in ivs if isinstance(iv, list) and len(iv) == 2]
+            secs = [c.measured.get("seconds") for _, c in runs]
+            secs = [x for x in secs if isinstance(x, (int, float))]
+            counts = ", ".join(f"{s} x{statuses.count(s)}" for s in sorted(set(statuses)))
+            ratio = (f"ratio {min(ratios):.3g}" + (f"–{max(ratios):.3g}" if len(ratios) > 1
+                                                 and max(ratios) != min(ratios) else "")
+                     if ratios else "ratio ?")
+            iv = (f"interval [{min(i[0] for i in ivs):.3g}, {max(i[1] for i in ivs):.3g}]"
+                  if ivs else "interval ?")
+            sec = f"{statistics.median(secs):.1f} s" if secs else "? s"
+            flag = "  UNSTABLE" if len(set(statuses)) > 1 else ""
+            want = "must fail" if must_fail else "must pass"
+            out.append(f"      {name:<36} {ratio:<16} {iv:<24} {counts} ({want}, "
+                       f"median {sec}){flag}")
+            if ivs:
+                if must_fail:
+                    must_fail_lo.append(min(i[0] for i in ivs))
+                else:
+                    must_pass_hi.append(max(i[1] for i in ivs))
+        if isinstance(budget, (int, float)) and budget > 0:
+            parts = []
+            if must_pass_hi:
+                worst = max(must_pass_hi)
+                parts.append(f"slowest passing upper bound {worst:.3g} = "
+                             f"{worst / budget:.2f}x the budget")
+            if must_fail_lo:
+                best = min(must_fail_lo)
+                parts.append(f"fastest failing lower bound {best:.3g} = "
+                             f"{best / budget:.2f}x the budget")
+            if parts:
+                out.append("      margin: " + "; ".join(parts))
     return out
 
 

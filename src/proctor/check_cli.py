@@ -77,8 +77,7 @@ def check_notebook(nb: Path, library: Library) -> bool:
         print(format_table(ex_id, checks, notes))
         print()
         return all(c.status == "pass" for c in checks)
-    has_files = art.is_dir() and any(p.is_file() for p in art.rglob("*"))
-    source = safe_source(ex, nb, art if has_files else None)
+    source = safe_source(ex, nb, art if art.is_dir() else None)
     if isinstance(source, str):
         print(f"{ex_id}: {source}\n")
         return False

@@ -76,7 +76,8 @@ def load_checks(path: Path, hidden: bool) -> list[CheckDef]:
         code = compile(tree, str(path), "exec")
     except SyntaxError as exc:
         raise CheckLoadError(f"{path}: {exc}") from None
-    module = types.ModuleType(f"proctor_checks_{path.parent.name}_{'hidden' if hidden else 'public'}")
+    side = "hidden" if hidden else "public"
+    module = types.ModuleType(f"proctor_checks_{path.parent.name}_{side}")
     module.__file__ = str(path)
     try:
         exec(code, module.__dict__)

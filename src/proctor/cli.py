@@ -108,6 +108,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     flips = calibrate.flips(verdicts)
     for f in flips:
         print(f"UNSTABLE {f}")
+    if args.repeat > 1:
+        pairs = {(v.result.id, v.solution.name, c.id) for v in verdicts for c in v.result.checks}
+        print(f"\nstability over {args.repeat} repeats: {len(pairs) - len(flips)}/{len(pairs)} "
+              "(solution, check) pairs kept one verdict; budget margins are listed under "
+              "each exercise above")
     print(f"\n{len(verdicts) - len(bad)}/{len(verdicts)} solution runs got their expected verdicts")
     return 1 if bad or flips else 0
 
@@ -139,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--exercise", action="append", help="only this exercise (repeatable)")
     s.set_defaults(fn=cmd_bundle)
 
-    s = sub.add_parser("check", help="run public checks on a notebook or bundle dir (candidate side)")
+    s = sub.add_parser("check",
+                       help="run public checks on a notebook or bundle dir (candidate side)")
     s.add_argument("path", help="a notebook, a notebooks/ dir or a bundle dir")
     s.set_defaults(fn=cmd_check)
 

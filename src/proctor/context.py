@@ -12,6 +12,7 @@ import numpy as np
 
 from proctor.checks import Outcome
 from proctor.measure import Plan, latency_ratio
+from proctor.memory import memory_use
 from proctor.proxy import Proxy
 from proctor.spec import Budget, ExerciseDir
 
@@ -60,4 +61,22 @@ class Context:
             self.candidate.client, self.reference.client, function, make_args,
             self.rng("latency"), self.budget(budget), compare,
             call_timeout=self.exercise.spec.limits.call_timeout_s, plan=self.plan,
+        )
+
+    def memory(
+        self,
+        function: str,
+        make_args: Callable[[np.random.Generator], tuple],
+        budget: str,
+        compare: Callable[[Any, Any], None] | None = None,
+        calls: int = 3,
+    ) -> Outcome:
+        """Peak memory of ``function`` over fresh inputs, beside the reference; see
+        proctor.memory (budget unit ``x reference``, or ``MiB`` etc. for an absolute cap)."""
+        if self.reference is None:
+            raise NoReference("memory checks need the reference solution (hidden checks only)")
+        return memory_use(
+            self.candidate.client, self.reference.client, function, make_args,
+            self.rng("memory"), self.budget(budget), compare, calls=calls,
+            call_timeout=self.exercise.spec.limits.call_timeout_s,
         )

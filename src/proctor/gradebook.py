@@ -60,9 +60,9 @@ def grade_many(paths: list[Path], library: Library, out: Path, ids: list[str] | 
     names = _names(paths)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         reports = list(pool.map(lambda pn: grade_one(pn[0], library, out, ids, unsafe, pn[1]),
-                                zip(paths, names)))
+                                zip(paths, names, strict=True)))
     summary = []
-    for name, r in zip(names, reports):
+    for name, r in zip(names, reports, strict=True):
         line = {"name": name, "score": r.score, "max_score": r.max_score,
                 "report": str(out / name / "report.html"),
                 "exercises": {e.id: [e.status, e.score, e.max_score] for e in r.exercises}}

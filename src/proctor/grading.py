@@ -127,7 +127,8 @@ class _Session:
 
     def proxy(self) -> Proxy:
         if self.client is None or self.client.dead_reason is not None:
-            if self.client is not None and self.restarts < MAX_RESTARTS and self.load_failure is None:
+            if (self.client is not None and self.restarts < MAX_RESTARTS
+                    and self.load_failure is None):
                 self.restarts += 1
                 self.client.close()
                 self.start()

@@ -131,7 +131,8 @@ def _open_zip(path: Path) -> Submission:
         raise
     except Exception as exc:  # BadZipFile (bad CRC), zlib.error, EOFError, encrypted entries...
         tmp.cleanup()
-        raise IntakeError(f"{path.name}: unreadable zip entry ({type(exc).__name__}: {exc})") from None
+        raise IntakeError(f"{path.name}: unreadable zip entry "
+                          f"({type(exc).__name__}: {exc})") from None
     # A zip made by zipping the bundle folder has one top-level dir; accept both shapes.
     entries = [p for p in root.iterdir()]
     if len(entries) == 1 and entries[0].is_dir() and not (root / "notebooks").exists():

@@ -100,24 +100,52 @@ def stubs_in_source(sources: list[str], names: list[str]) -> list[str]:
     return [n for n in names if last.get(n)]
 
 
+def _stub_methods(source: str) -> dict[str, set[str]]:
+    """Per top-level name in ``source``: {""} for a stub function, the names of the stub
+    methods for a class."""
+    out: dict[str, set[str]] = {}
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return out
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _is_stub(node):
+            out[node.name] = {""}
+        elif isinstance(node, ast.ClassDef):
+            out[node.name] = {n.name for n in node.body
+                              if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+                              and _is_stub(n)}
+    return out
+
+
+def _codes(obj: Any, members: set[str]) -> set[bytes]:
+    if "" in members:
+        code = getattr(obj, "__code__", None)
+        return {code.co_code} if code is not None else set()
+    found = set()
+    for m in members:
+        code = getattr(vars(obj).get(m) if isinstance(obj, type) else None, "__code__", None)
+        if code is not None:
+            found.add(code.co_code)
+    return found
+
+
 def stubs_in_namespace(namespace: dict[str, Any], names: list[str],
                        starter: str | None = None) -> list[str]:
     """Interface functions (or classes with a stub method) of a live namespace.
 
     Reads each object's source (IPython keeps cell sources, so this works in a
-    notebook); where there is none, a function whose bytecode is the starter's
-    stub's is a stub too."""
-    stub_codes: dict[str, bytes] = {}
-    if starter:
+    notebook); where there is none, an object whose code is the starter stub's code
+    is a stub too."""
+    stubs: dict[str, set[bytes]] = {}
+    members = _stub_methods(starter) if starter else {}
+    if members:
         try:
-            ns: dict[str, Any] = {}
+            ns: dict[str, Any] = {"__name__": "__starter__"}
             exec(compile(starter, "<starter>", "exec"), ns)
-            for n in stubs_in_source([starter], names):
-                code = getattr(ns.get(n), "__code__", None)
-                if code is not None:
-                    stub_codes[n] = code.co_code
+            stubs = {n: _codes(ns.get(n), m) for n, m in members.items() if m and n in names}
         except Exception:
-            stub_codes = {}
+            stubs = {}
     out = []
     for name in names:
         obj = namespace.get(name)
@@ -126,8 +154,7 @@ def stubs_in_namespace(namespace: dict[str, Any], names: list[str],
         try:
             src = textwrap.dedent(inspect.getsource(obj))
         except (OSError, TypeError):
-            code = getattr(obj, "__code__", None)
-            if code is not None and stub_codes.get(name) == code.co_code:
+            if stubs.get(name) and _codes(obj, members[name]) & stubs[name]:
                 out.append(name)
             continue
         if stubs_in_source([src], [name]):

@@ -372,8 +372,9 @@ def isolation(refresh: bool = False) -> dict:
         if mgr and "cpu-accounting" in mgr.features:
             lim.append("tree-cpu-backstop")
         info["seccomp"] = _seccomp.build_filter() is not None
-        if not bwrap:
-            info["reason"] = "bubblewrap (bwrap) not found: apt-get install bubblewrap"
+        if not bwrap or not os.access(bwrap, os.X_OK):
+            info["reason"] = f"bubblewrap (bwrap) not found{' at ' + bwrap if bwrap else ''}: " \
+                "apt-get install bubblewrap"
         elif ver and ver < (0, 5):
             info["reason"] = f"bwrap {info['bwrap_version']} is too old (need >= 0.5)"
         else:
@@ -437,6 +438,7 @@ class SandboxedProcess:
                  cleanup_dirs: list[str]):
         self._popen = popen
         self.pid: int = popen.pid
+        self.args: list[str] = list(popen.args)  # the exact command line (bwrap ...)
         self.spec = spec
         self.unsafe = unsafe
         self.uid: int = slot.uid if slot else os.getuid()
@@ -593,9 +595,12 @@ class SandboxedProcess:
                     os.killpg(self.pid, signal.SIGKILL)
                 except OSError:
                     pass
+            emptied = False
             if self._cg is not None:
-                self._cg.kill_all(timeout=5.0)
-            if self._slot is not None:
+                # every process of the tree descends from the child that joined the
+                # cgroup, so an empty cgroup means an empty tree
+                emptied = self._cg.kill_all(timeout=5.0)
+            if self._slot is not None and not emptied:
                 _kill_uid(self._slot.uid, timeout=5.0)
             if self._cg is not None:
                 cg = self._cg
@@ -662,7 +667,7 @@ def _bwrap_args(bwrap: str, ver: tuple, argv: list[str], spec: SandboxSpec,
           *size, "--tmpfs", "/tmp"]
     dests = [d for _, d in binds]
     made: set[str] = set()
-    for (host, dest), src in zip(binds, sources):
+    for (_host, dest), src in zip(binds, sources, strict=True):
         parent = os.path.dirname(dest)
         chain = []
         while parent not in ("/", "") and parent not in made:
@@ -742,6 +747,12 @@ def _make_preexec(*, cg_files: list[bytes], stage: bytes | None,
                         "bind " + src.decode(errors="replace"))
             if cpu is not None:
                 os.sched_setaffinity(0, (cpu,))
+            # if the host runs out of memory, the worker goes first, not the grader
+            fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
+            try:
+                os.write(fd, b"1000")
+            finally:
+                os.close(fd)
             for res, soft, hard in rlimits:
                 resource.setrlimit(res, (soft, hard))
             if unsafe:
@@ -805,7 +816,7 @@ def _spawn(argv, spec, *, pass_fds, stdout, stderr, unsafe, probing) -> Sandboxe
         if drop:
             slot = _acquire_slot()
         if _cg_mgr is not None:
-            cg = _cg_mgr.create(lim.memory_bytes, lim.nproc)
+            cg = _cg_mgr.create(lim.memory_bytes, lim.nproc, spec.cpu)
         uid = slot.uid if slot else None
         # with a pids cgroup, RLIMIT_NPROC is only a backstop: a little slack lets the
         # cgroup (which records the hit in pids.events) trip first

@@ -59,7 +59,8 @@ class Exercise(BaseModel):
     suggested_minutes: int = Field(gt=0, description="solving time shown to candidates")
     interface: dict[str, str] = Field(default_factory=dict)
     artifacts: list[str] = Field(default_factory=list, description="files under artifacts/<id>/")
-    runner: str | None = Field(None, description="artifact kind: public module that serves the file")
+    runner: str | None = Field(None,
+                               description="artifact kind: public module that serves the file")
     reference_artifact: str | None = None
     limits: Limits = Field(default_factory=Limits)
     budgets: dict[str, Budget] = Field(default_factory=dict)
@@ -111,7 +112,8 @@ def load_spec(path: Path) -> Exercise:
         )
         raise SpecError(f"{path}: {problems}") from None
     if spec.id != path.parent.name:
-        raise SpecError(f"{path}: field 'id': {spec.id!r} does not match folder {path.parent.name!r}")
+        raise SpecError(f"{path}: field 'id': {spec.id!r} does not match "
+                        f"folder {path.parent.name!r}")
     for name in ("prompt.md", "starter.py"):
         if not (path.parent / name).is_file():
             raise SpecError(f"{path.parent / name}: missing (every exercise needs it)")

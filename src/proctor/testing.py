@@ -43,11 +43,14 @@ def smallest_failure(cases: Iterable[tuple[str, tuple]], run: Callable[[tuple], 
 def as_array(value: Any, what: str, dtype_kind: str | None = None,
              shape: tuple[int | None, ...] | None = None) -> np.ndarray:
     """Validate a returned value as an array of the expected kind and shape."""
-    assert isinstance(value, np.ndarray), f"{what} must be a numpy array, got {type(value).__name__}"
+    assert isinstance(value, np.ndarray), \
+        f"{what} must be a numpy array, got {type(value).__name__}"
     if dtype_kind is not None:
-        assert value.dtype.kind in dtype_kind, f"{what} has dtype {value.dtype}, expected kind {dtype_kind!r}"
+        assert value.dtype.kind in dtype_kind, \
+            f"{what} has dtype {value.dtype}, expected kind {dtype_kind!r}"
     if shape is not None:
-        ok = value.ndim == len(shape) and all(s is None or s == d for s, d in zip(shape, value.shape))
+        ok = value.ndim == len(shape) and all(
+            s is None or s == d for s, d in zip(shape, value.shape, strict=False))
         assert ok, f"{what} has shape {value.shape}, expected {shape}"
     return value
 
@@ -59,7 +62,8 @@ def assert_close(got: Any, expected: np.ndarray, what: str, atol: float = 1e-6) 
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         raise AssertionError(f"{what}: {int(bad.sum())} of {bad.size} values differ; "
-                             f"first at {idx}: got {got[idx].item()!r}, expected {expected[idx].item()!r}")
+                             f"first at {idx}: got {got[idx].item()!r}, "
+                             f"expected {expected[idx].item()!r}")
 
 
 def assert_equal(got: Any, expected: np.ndarray, what: str) -> None:

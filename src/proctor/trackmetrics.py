@@ -6,7 +6,11 @@ as ``motmetrics.distances.iou_matrix`` (distance = 1 - IoU, NaN = "may not be
 paired" when the distance exceeds ``max_iou``), because ``iou_matrix`` in
 motmetrics 1.4.0 calls ``np.asfarray``, which numpy 2 removed.
 
-Run a tracker with :func:`run_tracker`, score it with :func:`evaluate_tracker`.
+Run a tracker with :func:`run_tracker`, score it with :func:`evaluate_tracker`, or score
+ids obtained some other way (e.g. from a tracker in a sandboxed worker) with
+:func:`summarize`. :func:`ideal_ids` gives the detections their true identities: its
+scores are the ceiling that the detector's misses and false positives leave to any
+tracker, so a tracker's shortfall from it is what its ids cost.
 """
 
 from __future__ import annotations
@@ -21,9 +25,12 @@ __all__ = [
     "METRICS",
     "TrackerOutputError",
     "accumulate",
+    "check_output",
     "evaluate_tracker",
+    "ideal_ids",
     "iou_distance",
     "run_tracker",
+    "summarize",
     "xyxy_to_xywh",
 ]
 
@@ -73,7 +80,9 @@ def iou_distance(gt_xyxy: np.ndarray, hyp_xyxy: np.ndarray, max_iou: float = 0.5
     return np.where(dist > max_iou, np.nan, dist)
 
 
-def _check_output(ids: Any, n_dets: int, frame: int) -> np.ndarray:
+def check_output(ids: Any, n_dets: int, frame: int) -> np.ndarray:
+    """``ids`` as int64 [n_dets]; :class:`TrackerOutputError` unless they are integers
+    >= 1, distinct, one per detection row."""
     arr = np.asarray(ids)
     if arr.shape != (n_dets,):
         raise TrackerOutputError(f"frame {frame}: expected shape ({n_dets},), got {arr.shape}")
@@ -96,7 +105,7 @@ def run_tracker(tracker: _Tracker, seq: dict[str, Any]) -> tuple[list[np.ndarray
         t0 = time.perf_counter()
         ids = tracker.update(d)
         times.append(time.perf_counter() - t0)
-        out.append(_check_output(ids, len(dets), t))
+        out.append(check_output(ids, len(dets), t))
     return out, times
 
 
@@ -114,27 +123,36 @@ def accumulate(seq: dict[str, Any], hyp_ids: Sequence[np.ndarray], max_iou: floa
     return acc
 
 
-def evaluate_tracker(
-    tracker_factory: Callable[[], _Tracker],
-    sequences: Iterable[dict[str, Any]],
+def ideal_ids(seq: dict[str, Any]) -> list[np.ndarray]:
+    """Ids of a tracker that knows the truth: each detection gets the id of the object it
+    came from (``seq["det_gt_ids"]``), each false positive a fresh id of its own."""
+    out, fresh = [], 1 + max((int(g.max()) for g in seq["det_gt_ids"] if len(g)), default=0)
+    for g in seq["det_gt_ids"]:
+        ids = np.asarray(g, dtype=np.int64).copy()
+        fp = np.nonzero(ids < 0)[0]
+        ids[fp] = np.arange(fresh, fresh + len(fp))
+        fresh += len(fp)
+        out.append(ids)
+    return out
+
+
+def summarize(
+    sequences: Sequence[dict[str, Any]],
+    hyp_ids: Sequence[Sequence[np.ndarray]],
     *,
     max_iou: float = 0.5,
 ) -> dict[str, Any]:
-    """Run a fresh tracker (``tracker_factory()``) on each sequence and score it.
+    """Score ids already assigned (``hyp_ids[k][t]`` for frame ``t`` of sequence ``k``).
 
-    Returns ``{"overall": {metric: value}, "per_sequence": [{metric: value}, ...],
-    "update_seconds": {"mean", "p50", "p95", "max", "n"}}``. ``overall`` pools
-    all sequences (motmetrics' "OVERALL" row: counts summed, ratios recomputed).
-    Metric names are motmetrics' (see :data:`METRICS`).
+    Returns ``{"overall": {metric: value}, "per_sequence": [{metric: value}, ...]}``;
+    ``overall`` pools all sequences (motmetrics' "OVERALL" row: counts summed, ratios
+    recomputed). Metric names are motmetrics' (see :data:`METRICS`).
     """
     import motmetrics as mm
 
-    accs, names, times = [], [], []
-    for k, seq in enumerate(sequences):
-        ids, t = run_tracker(tracker_factory(), seq)
-        accs.append(accumulate(seq, ids, max_iou=max_iou))
-        names.append(f"seq{k}")
-        times.extend(t)
+    accs = [accumulate(seq, ids, max_iou=max_iou)
+            for seq, ids in zip(sequences, hyp_ids, strict=True)]
+    names = [f"seq{k}" for k in range(len(accs))]
     mh = mm.metrics.create()
     summary = mh.compute_many(accs, names=names, metrics=METRICS, generate_overall=True)
 
@@ -144,15 +162,34 @@ def evaluate_tracker(
             m: (int(r[m]) if m.startswith(("num_", "mostly")) else float(r[m])) for m in METRICS
         }
 
+    return {"overall": row("OVERALL"), "per_sequence": [row(n) for n in names]}
+
+
+def evaluate_tracker(
+    tracker_factory: Callable[[], _Tracker],
+    sequences: Iterable[dict[str, Any]],
+    *,
+    max_iou: float = 0.5,
+) -> dict[str, Any]:
+    """Run a fresh tracker (``tracker_factory()``) on each sequence and score it.
+
+    Returns :func:`summarize`'s dict plus ``"update_seconds": {"mean", "p50", "p95", "max",
+    "n"}``. The factory may return any object with an ``update`` method, e.g. a handle
+    to a tracker living in another process.
+    """
+    seqs = list(sequences)
+    all_ids, times = [], []
+    for seq in seqs:
+        ids, t = run_tracker(tracker_factory(), seq)
+        all_ids.append(ids)
+        times.extend(t)
+    out = summarize(seqs, all_ids, max_iou=max_iou)
     ts = np.array(times) if times else np.zeros(1)
-    return {
-        "overall": row("OVERALL"),
-        "per_sequence": [row(n) for n in names],
-        "update_seconds": {
-            "mean": float(ts.mean()),
-            "p50": float(np.percentile(ts, 50)),
-            "p95": float(np.percentile(ts, 95)),
-            "max": float(ts.max()),
-            "n": len(times),
-        },
+    out["update_seconds"] = {
+        "mean": float(ts.mean()),
+        "p50": float(np.percentile(ts, 50)),
+        "p95": float(np.percentile(ts, 95)),
+        "max": float(ts.max()),
+        "n": len(times),
     }
+    return out

@@ -106,7 +106,8 @@ class WorkerClient:
         to_w_r, to_w_w = os.pipe()
         from_w_r, from_w_w = os.pipe()
         out_r, out_w = os.pipe()
-        argv = [sys.executable, "-I", "-m", "proctor._worker", str(to_w_r), str(from_w_w)]
+        # -u: candidate output reaches the report even though workers end by SIGKILL
+        argv = [sys.executable, "-I", "-u", "-m", "proctor._worker", str(to_w_r), str(from_w_w)]
         spec = sandbox.SandboxSpec(
             ro_binds=list(self.config.ro_binds), env=dict(self.config.env),
             limits=self.config.limits, cpu=self.config.cpu,

@@ -40,8 +40,11 @@ def config_for(spec: Exercise, artifact_dir: Path | None, unsafe: bool,
     binds = runtime_binds()
     seen_at: str | None = None
     if artifact_dir is not None:
-        seen_at = str(artifact_dir) if unsafe else f"{ARTIFACTS_IN_SANDBOX}/{spec.id}"
-        binds.append((str(artifact_dir.resolve()), seen_at))
+        if unsafe:  # no sandbox, nothing to bind: the worker sees the host path
+            seen_at = str(artifact_dir)
+        else:
+            seen_at = f"{ARTIFACTS_IN_SANDBOX}/{spec.id}"
+            binds.append((str(artifact_dir.resolve()), seen_at))
     env = {
         "PROCTOR_GRADING": "1",
         "PROCTOR_EXERCISE": spec.id,

@@ -1,0 +1,124 @@
+"""Calibration on the tiny library: expected verdicts, mismatches, unstable checks."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import expect_toml, run_cli, write
+
+from proctor import calibrate as cal
+from proctor.report import CheckResult, ExerciseResult
+from proctor.spec import SpecError
+
+
+def run(lib, ids=("adder",), **kw):
+    return cal.calibrate(lib, list(ids), unsafe=True, cache=lib.root / ".cache",
+                         log=lambda m: None, **kw)
+
+
+def by_name(verdicts):
+    return {v.solution.name: v for v in verdicts}
+
+
+def rejected(lib, name, code, fail):
+    d = lib.root / "reference_solutions" / "adder" / "rejected" / name
+    write(d / "solution.py", code)
+    write(d / "expect.toml", expect_toml(fail))
+
+
+def test_discover(tiny_lib):
+    sols = cal.discover(tiny_lib.get("adder"))
+    assert [(s.name, sorted(s.must_fail)) for s in sols] == [
+        ("accepted/reference", []),
+        ("rejected/abs_values", ["add_negative"]),
+        ("rejected/off_by_one", ["add_arrays", "add_basic", "add_negative"]),
+    ]
+
+
+def test_expected_verdicts_are_ok(tiny_lib):
+    verdicts = by_name(run(tiny_lib))
+    assert set(verdicts) == {"accepted/reference", "rejected/abs_values", "rejected/off_by_one"}
+    for v in verdicts.values():
+        assert v.mismatches == [], (v.solution.name, v.mismatches)
+    assert verdicts["accepted/reference"].result.score == 4
+    table = cal.matrix(list(verdicts.values()))
+    assert "accepted/reference" in table and "MISMATCH" not in table
+    assert table.count("OK") == 3
+
+
+def test_failing_an_undeclared_check_is_a_mismatch(tiny_lib):
+    rejected(tiny_lib, "sub", "def add(a, b):\n    return a - b\n", ["add_basic"])
+    v = by_name(run(tiny_lib))["rejected/sub"]
+    assert any(m.startswith("add_arrays: expected pass, got fail") for m in v.mismatches)
+    assert "MISMATCH" in cal.matrix([v])
+
+
+def test_passing_a_declared_check_is_a_mismatch(tiny_lib):
+    rejected(tiny_lib, "claims_too_much", "def add(a, b):\n    return abs(a) + abs(b)\n",
+             ["add_negative", "add_basic"])
+    v = by_name(run(tiny_lib))["rejected/claims_too_much"]
+    assert v.mismatches == ["add_basic: expected fail, got pass ()"]
+
+
+def test_unknown_check_in_expect_toml_is_a_mismatch(tiny_lib):
+    rejected(tiny_lib, "typo", "def add(a, b):\n    return abs(a) + abs(b)\n",
+             ["add_negative", "add_negatve"])
+    v = by_name(run(tiny_lib))["rejected/typo"]
+    assert v.mismatches == ["expect.toml names unknown check 'add_negatve'"]
+
+
+def test_an_accepted_solution_must_score_full_marks(tiny_lib):
+    write(tiny_lib.root / "reference_solutions" / "adder" / "accepted" / "other.py",
+          "def add(a, b):\n    return a + b + (a < 0)\n")
+    v = by_name(run(tiny_lib))["accepted/other"]
+    assert v.mismatches and "add_negative: expected pass" in v.mismatches[0]
+
+
+def test_an_exercise_that_cannot_be_graded_is_a_mismatch():
+    sol = cal.Solution("accepted/x", None)
+    result = ExerciseResult("adder", "Adder", "error", 0, 4, message="grader problem: boom")
+    assert cal.judge(sol, result) == ["exercise status error: grader problem: boom"]
+
+
+def test_bad_expect_toml_and_no_accepted_solution(tiny_lib):
+    exp = tiny_lib.root / "reference_solutions/adder/rejected/abs_values/expect.toml"
+    for text in ("fail = []", "why = 'x'", "fail = 'add_negative'", "fail = [1]", "not toml ="):
+        exp.write_text(text)
+        with pytest.raises(SpecError, match="expect.toml"):
+            cal.discover(tiny_lib.get("adder"))
+    exp.write_text(expect_toml(["add_negative"]))
+    (tiny_lib.root / "reference_solutions" / "adder" / "accepted" / "reference.py").rename(
+        tiny_lib.root / "reference_solutions" / "adder" / "reference.py")
+    with pytest.raises(SpecError, match="no accepted solution"):
+        cal.discover(tiny_lib.get("adder"))
+
+
+def _verdict(name, statuses):
+    checks = [CheckResult(cid, "latency", s, 0, 1, True) for cid, s in statuses.items()]
+    return cal.Verdict(cal.Solution(name, None), ExerciseResult("adder", "A", "graded", 0, 2,
+                                                                checks))
+
+
+def test_flips_detect_status_changes_across_repeats():
+    stable = [_verdict("accepted/r", {"a": "pass", "b": "fail"}) for _ in range(3)]
+    assert cal.flips(stable) == []
+    flaky = stable + [_verdict("accepted/r", {"a": "pass", "b": "inconclusive"})]
+    assert cal.flips(flaky) == ["adder accepted/r b: verdicts ['fail', 'inconclusive'] "
+                                "across repeats"]
+    other = stable + [_verdict("rejected/x", {"a": "fail", "b": "fail"})]
+    assert cal.flips(other) == []  # a different solution is not a repeat
+
+
+def test_repeat_grades_each_solution_several_times(tiny_lib):
+    verdicts = run(tiny_lib, repeat=2)
+    assert len(verdicts) == 6 and cal.flips(verdicts) == []
+
+
+def test_cli_exit_codes(tiny_lib):
+    root = str(tiny_lib.root)
+    ok = run_cli("--root", root, "calibrate", "--unsafe-no-sandbox")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "4/4 solution runs got their expected verdicts" in ok.stdout  # adder 3, scale 1
+    rejected(tiny_lib, "wrong_claim", "def add(a, b):\n    return a + b\n", ["add_basic"])
+    bad = run_cli("--root", root, "calibrate", "adder", "--unsafe-no-sandbox")
+    assert bad.returncode == 1
+    assert "MISMATCH adder rejected/wrong_claim: add_basic: expected fail, got pass" in bad.stdout
