@@ -147,9 +147,12 @@ def train(args: argparse.Namespace) -> dict:
             loss.backward()
             opt.step()
             sched.step()
-            tot_loss += float(loss) * xb.shape[0]
+            tot_loss += float(loss.detach()) * xb.shape[0]
             tot_correct += int((logits.argmax(1) == yb).sum())
             seen += xb.shape[0]
+            if args.log_every and (s + 1) % args.log_every == 0:
+                print(f"  step {s + 1}/{steps_per_epoch} loss {tot_loss / seen:.4f} "
+                      f"acc {tot_correct / seen:.4f} [{time.perf_counter() - t1:.0f}s]", flush=True)
         pub_acc = B.accuracy(model, x_pub_t, y_pub_t)
         el = time.perf_counter() - t1
         history.append(
@@ -226,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--label-smoothing", type=float, default=0.05)
     ap.add_argument("--seed", type=int, default=0, help="torch seed (init, shuffling, flips)")
     ap.add_argument("--out-dir", default=str(B.SHARED_DIR))
+    ap.add_argument("--log-every", type=int, default=0, help="print progress every N steps")
     ap.add_argument("--dry-run", action="store_true", help="train and evaluate, write nothing")
     train(ap.parse_args(argv))
     return 0

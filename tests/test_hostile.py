@@ -1,20 +1,29 @@
 """The hostile-submission corpus, graded end to end inside the real sandbox.
 
 Every folder of tests/hostile/ is one submission whose notebook carries one attack
-(see its cell.py); intake attacks are zips crafted here.  All of them, plus a control
-submission, are graded by ONE ``proctor grade`` run (so start-up is paid once), against
-a copy of the box_ops and connected_components exercises whose box_ops time limits are
-lowered (15 s per notebook, 8 s per call) so that the timeouts cost little.  Around
-that run the test keeps watch on the host: TCP/UDP/unix listeners, two decoy processes
-(one holding a secret in its environment), a /proc scanner that records every sandbox
-process, and digests of every file a submission could want to change.  Each test then
-asserts one item's verdict and that nothing got out.
+(see its cell.py; tests/hostile/build.py makes the notebooks); intake attacks are zips
+crafted here.  They are graded by two ``proctor grade`` runs (start-up is paid once per
+run) against copies of the box_ops and connected_components exercises:
+
+* **fast**: every item whose subject is not latency, with ``--jobs 2``.  The copy has
+  no latency checks (measuring them is what costs time) and box_ops has short limits
+  (15 s per notebook, 8 s per call) so that the timeouts cost little.
+* **timed**: the latency attacks and the control, alone (``--jobs 1``), with box_ops'
+  real limits and nms_latency kept.
+
+Around the runs the test keeps watch on the host: TCP/UDP/unix listeners, decoy
+processes (one holding a secret in its environment), a /proc scanner that records
+every process of the grader's tree (the sandboxes and all they start), and digests of
+every file a submission could want to change.  Each test then asserts one item's
+verdict and that nothing got out.  The grader is started paused, so that its pid is
+known to the cells that attack it.
 
 Cells print ``HOSTILE <item>: ...`` lines (proof that the attack ran) and
 ``HOSTILE ESCAPED: ...`` if they get anything, in which case they also make box_ops
-answers wrong, so that an escape shows in the grade too.
+answers wrong, so that an escape shows in the grade too.  Items that would hurt the
+host where a limit is missing (no cgroup, old bwrap) are not graded there.
+Set PROCTOR_HOSTILE_KEEP=1 to keep the run's folder (/tmp/proctor-hostile-*) to debug.
 """
-
 from __future__ import annotations
 
 import hashlib
@@ -61,6 +70,20 @@ IOU = ["iou_basic", "iou_random", "iou_zero_union"]
 NMS = ["nms_basic", "nms_random", "nms_ties", "nms_threshold_strict"]
 BATCHED = ["batched_basic", "batched_classes", "batched_random"]
 ZIP_WITH_CC = "zip_bad_json"  # the intake zip that also carries a correct connected_components
+# items that would hurt the host where a limit is missing: not graded there, test skipped
+LIMITS = set(ISO["limits"])
+UNSAFE_HERE = {name: why for name, ok, why in [
+    ("memory_bomb_cell", "cgroup:memory" in LIMITS, "no cgroup memory limit here"),
+    ("fork_bomb", bool(LIMITS & {"cgroup:pids", "rlimit:nproc"}), "no process limit here"),
+    ("thread_bomb", bool(LIMITS & {"cgroup:pids", "rlimit:nproc"}), "no process limit here"),
+    ("disk_fill", "tmpfs-size" in LIMITS, "no tmpfs size limit here (bwrap < 0.7)"),
+] if not ok}
+
+
+def needs_limits(item: str) -> pytest.MarkDecorator:
+    return pytest.mark.skipif(item in UNSAFE_HERE, reason=UNSAFE_HERE.get(item, ""))
+
+
 # graded against the library that keeps nms_latency (alone: latency is their subject)
 TIMED = ["control", "latency_patch_timers", "latency_patch_worker", "latency_memoise",
          "latency_fast_wrong", "latency_contention"]
@@ -489,7 +512,8 @@ def run() -> Run:
 
     listeners = Listeners(mark)
     decoy_env = {"PATH": "/usr/bin:/bin", "PROCTOR_HOSTILE_SECRET": token}
-    decoys = {"root": _decoy(decoy_env), "nobody": _decoy(decoy_env, uid=65534)}
+    decoys = {"root": _decoy(decoy_env)}  # "root": the grader's own uid
+    decoys["nobody"] = _decoy(decoy_env, uid=65534) if os.geteuid() == 0 else decoys["root"]
     values = {"REPO": str(ROOT), "LIB": str(libs["fast"]), "OUT": str(out),
               "OTHER": str(subs / "control"), "SECRET": str(secret), "MARKERS": str(markers),
               "MARK": mark, "PORT": str(listeners.port), "UDP_PORT": str(listeners.udp_port),
@@ -498,7 +522,8 @@ def run() -> Run:
     r = Run(base, mark, token, libs, subs, zips, out, markers, listeners,
             ProcessWatch(mark), decoys)
     timed = [subs / n for n in TIMED]
-    fast = sorted({subs / n for n in build.items() + ["symlinked_notebooks"]} - set(timed)) \
+    fast = sorted({subs / n for n in build.items() + ["symlinked_notebooks"]}
+                  - set(timed) - {subs / n for n in UNSAFE_HERE}) \
         + [zips / f"{n}.zip" for n in sorted(INTAKE) + sorted(NOTEBOOK_INTAKE)]
     grader = r.launch("fast", fast, jobs=2)
     try:
@@ -555,7 +580,8 @@ def test_corpus_notebooks_are_fresh():
 
 def test_grading_completed_with_a_report_per_submission(run):
     assert run.rc == {"fast": 0, "timed": 0}, run.log
-    expected = set(build.items()) | {"symlinked_notebooks"} | {p.stem for p in run.zips.iterdir()}
+    expected = set(build.items()) - set(UNSAFE_HERE) | {"symlinked_notebooks"} \
+        | {p.stem for p in run.zips.iterdir()}
     assert set(run.reports) == expected
     for report in run.reports.values():
         validate_report(report)
@@ -597,7 +623,6 @@ def test_files_outside_the_sandbox_unchanged(run):
     for key in run.before:
         assert run.after[key] == run.before[key], f"{key} changed during grading"
     assert run.after["markers"] == []
-    assert run.after["tmp-sandbox-owned"] == []
     assert _marked_files(run) == []
 
 
@@ -743,8 +768,7 @@ def test_memory_bomb_in_a_call(run):
     assert_correct(run, "memory_bomb_call", NMS + BATCHED)
 
 
-@pytest.mark.skipif("cgroup:memory" not in ISO["limits"],
-                    reason="no cgroup memory limit here: a shared-memory bomb would hit the host")
+@needs_limits("memory_bomb_cell")
 def test_memory_bomb_in_a_cell_costs_only_its_exercise(run):
     ex = run.exercise("memory_bomb_cell")
     assert "memory limit" in ex["message"], ex["message"]
@@ -768,6 +792,7 @@ def test_spinning_call_ignoring_signals_times_out_alone(run):
     assert_correct(run, "spin_call_ignore_signals", [c for c in CORRECTNESS if c != "iou_basic"])
 
 
+@needs_limits("fork_bomb")
 def test_fork_bomb_is_contained(run):
     assert_ran(run, "fork_bomb", "HOSTILE fork_bomb: fork refused")
     assert "Resource temporarily unavailable" in run.output("fork_bomb")
@@ -776,6 +801,7 @@ def test_fork_bomb_is_contained(run):
         run.watch.max_tasks
 
 
+@needs_limits("thread_bomb")
 def test_thread_bomb_is_contained(run):
     assert_ran(run, "thread_bomb", "HOSTILE thread_bomb: started")
     started = int(re.search(r"thread_bomb: started (\d+)", run.output("thread_bomb"))[1])
@@ -792,6 +818,7 @@ def test_stdout_flood_is_capped(run):
     assert (run.out / "fast" / "stdout_flood" / "report.json").stat().st_size < 1 << 20
 
 
+@needs_limits("disk_fill")
 def test_disk_fill_stops_at_the_limits(run):
     out = run.output("disk_fill")
     assert_ran(run, "disk_fill", "HOSTILE disk_fill /dev/shm")

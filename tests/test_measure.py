@@ -21,7 +21,7 @@ import pytest
 from proctor import codec, sandbox
 from proctor.measure import Plan, latency_ratio, median_interval, min_blocks_for, same_result
 from proctor.spec import Budget
-from proctor.worker_client import WorkerClient, WorkerConfig
+from proctor.worker_client import WorkerClient, WorkerConfig, WorkerError
 from proctor.workers import runtime_binds, timing_cpu
 
 # --- median_interval ---------------------------------------------------------------
@@ -178,6 +178,24 @@ def test_far_over_budget_fails_early() -> None:
     assert out.measured["early"] == "far"
     assert out.measured["blocks"] == Plan().far_blocks
     assert "far over" in out.message
+
+
+def test_a_hopelessly_slow_run_is_stopped_at_the_ceiling() -> None:
+    class Stuck(_FakeWorker):
+        """Takes `cost` seconds of wall time per call: past a timeout it is killed."""
+
+        def receive(self, timeout: float) -> dict:
+            reply, self._reply = self._reply, None
+            if self.runs > 2 and self.cost(self.runs) * 2 > timeout:   # after warm-up
+                raise WorkerError("timeout", f"no answer within {timeout:.0f} s")
+            return reply
+
+    ref = _FakeWorker(lambda i: 1e-3)
+    cand = Stuck(lambda i: 100.0)
+    out = _measure(cand, ref, budget=3.0)
+    assert out.status == "fail"
+    assert out.measured["early"] == "ceiling"
+    assert "far over the 3x budget" in out.message
 
 
 def test_blocks_are_sized_by_both_sides() -> None:
@@ -390,7 +408,10 @@ def test_memory_ratio_budget(source: str) -> None:
     hungry = _memory(MEM_HUNGRY, budget, source)
     assert same.status == "pass", same.message
     assert hungry.status == "fail", hungry.message
-    assert hungry.measured["candidate_mib"] > 4 * hungry.measured["reference_mib"] > 0
+    assert hungry.measured["candidate_mib"] > 2 * hungry.measured["reference_mib"] > 0
+    # 8 extra copies of 7.6 MiB; freed heap the allocator kept since the warm-up call
+    # sits in the baseline and is reused first, so less than all of it shows
+    assert hungry.measured["candidate_mib"] - hungry.measured["reference_mib"] > 24
     assert same.measured["ratio"] == pytest.approx(1.0, abs=0.35)
     assert hungry.measured["source"] == (source if source != "auto" else same.measured["source"])
 

@@ -628,11 +628,14 @@ def test_unsafe_mode_is_plain_but_limited(run, tmp_path):
         import os, resource
         print(os.getsid(0) == os.getpid(), resource.getrlimit(resource.RLIMIT_CPU))
         print(sorted(os.environ))
+        print(os.getcwd() == os.environ["HOME"] != "/scratch")
+        open("f", "w").write("scratch stand-in is writable")
     """, spec=make_spec(cpu_s=9), unsafe=True)
     assert r.rc == 0, r.err
     lines = r.out.splitlines()
     assert lines[0] == "True (9, 14)"
     assert set(eval(lines[1])) <= set(ENV) | {"LC_CTYPE"}
+    assert lines[2] == "True"
 
 
 def test_bad_specs_are_rejected():

@@ -35,7 +35,7 @@ def tracking_public_sequence(ctx):
     """MOTA, IDF1 and ID switches on one public 100-frame sequence (motmetrics, IoU >= 0.5),
     next to the ceiling: the scores of the same detections under their true identities
     (the detector's misses and false positives cost everybody the same). Passes when the
-    tracker links detections over time (MOTA >= 0.6, IDF1 >= 0.6); the hidden sequences
+    tracker links detections over time (MOTA >= 0.5, IDF1 >= 0.5); the hidden sequences
     ask for more."""
     from proctor.scenes import tracking_sequence
     from proctor.trackmetrics import TrackerOutputError, evaluate_tracker, ideal_ids, summarize
@@ -52,7 +52,7 @@ def tracking_public_sequence(ctx):
     text = (f"MOTA {o['mota']:.3f} (ceiling {best['mota']:.3f}), IDF1 {o['idf1']:.3f} "
             f"(ceiling {best['idf1']:.3f}), {o['num_switches']} ID switches on "
             f"{o['num_objects']} ground-truth boxes")
-    if o["mota"] >= 0.6 and o["idf1"] >= 0.6:
+    if o["mota"] >= 0.5 and o["idf1"] >= 0.5:
         return Outcome("pass", text, measured)
     return Outcome("fail", text + ": detections are not linked into tracks well enough "
-                   "(need MOTA >= 0.6 and IDF1 >= 0.6 here)", measured)
+                   "(need MOTA >= 0.5 and IDF1 >= 0.5 here)", measured)

@@ -274,7 +274,7 @@ def geometry_latency_homography(ctx):
 
 
 def _make_triangulation(rng):
-    sc = triangulation_scene(int(rng.integers(0, 2**31)), n_points=10_000, noise_px=0.0)
+    sc = triangulation_scene(int(rng.integers(0, 2**31)), n_points=5_000, noise_px=0.0)
     return sc["P1"], sc["P2"], sc["x1"], sc["x2"]
 
 
@@ -287,7 +287,7 @@ def _same_points(got, want):
 
 @check(points=1, kind="latency", budget="triangulate_latency")
 def geometry_latency_triangulate(ctx):
-    """triangulate on 10,000 noise-free points, relative to the reference, on fresh scenes
+    """triangulate on 5,000 noise-free points, relative to the reference, on fresh scenes
     each call (outputs must match the reference's)."""
     return ctx.latency("triangulate", _make_triangulation, budget="triangulate_latency",
                        compare=_same_points)

@@ -1,5 +1,6 @@
-"""Hidden checks for tracking: the output contract, MOT metrics pooled over hidden
-sequences (motmetrics, IoU >= 0.5; see proctor.trackmetrics) and the update latency.
+"""Hidden checks for tracking: the output contract and MOT metrics pooled over hidden
+sequences (motmetrics, IoU >= 0.5; see proctor.trackmetrics).  The update-latency check
+is written but not registered yet (it needs an engine change; see the end of this file).
 
 Every sequence comes from ``proctor.scenes.tracking_sequence`` with a seed drawn from
 ``ctx.rng()`` (the hidden seed and the check id).  The candidate's tracker stays in its
@@ -9,8 +10,9 @@ ids come back as plain arrays and are scored here, on the trusted side.
 Detector misses and false positives are the same for every tracker and vary a lot from
 sequence to sequence, so MOTA and IDF1 are judged against the *ceiling* of the same
 detections: their scores under the true identities (``trackmetrics.ideal_ids``; MOTA
-~0.82, IDF1 ~0.91).  The reference sits within ~0.002 MOTA / ~0.02 IDF1 of it, the
-known-bad solutions 0.1 MOTA / 0.15 IDF1 and more below (reference_solutions/tracking/NOTES.md).
+~0.82, IDF1 ~0.91).  Over 16 hidden seeds the reference sits within 0.004 MOTA / 0.04
+IDF1 of it; dropping tracks on a miss costs >= 0.08 MOTA, swapping identities at
+crossings >= 0.11 IDF1 (reference_solutions/tracking/NOTES.md, "Calibration").
 """
 
 import inspect
@@ -86,7 +88,7 @@ def tracking_contract(ctx):
                 f"({a.tolist()} vs {b.tolist()}); the tracker must be deterministic")
 
 
-@check(points=2, kind="accuracy")
+@check(points=3, kind="accuracy")
 def tracking_mota(ctx):
     """MOTA pooled over hidden 100-frame sequences (about 8 objects each) is within 0.04 of
     the ceiling (the MOTA of the same detections under their true identities)."""
@@ -101,7 +103,7 @@ def tracking_mota(ctx):
         {"kind": "accuracy", "max": MOTA_GAP_MAX, "unit": "MOTA below the ceiling"})
 
 
-@check(points=4, kind="accuracy")
+@check(points=5, kind="accuracy")
 def tracking_idf1(ctx):
     """IDF1 pooled over hidden 100-frame sequences is within 0.07 of the ceiling: each
     object keeps one id over its life (through missed detections and crossings)."""
@@ -116,7 +118,7 @@ def tracking_idf1(ctx):
         {"kind": "accuracy", "max": IDF1_GAP_MAX, "unit": "IDF1 below the ceiling"})
 
 
-@check(points=3, kind="accuracy")
+@check(points=4, kind="accuracy")
 def tracking_idsw(ctx):
     """At most 2.5 identity switches per sequence on average over hidden sequences (each has
     several crossings of same-size objects)."""
@@ -148,6 +150,18 @@ def tracking_crowded(ctx):
          "max_switches_per_sequence": CROWDED_IDSW_PER_SEQ_MAX})
 
 
+# ------------------------------------------------------------------------ latency (pending)
+# Timing Tracker.update needs the engine to time a *method of a remote object*:
+# ``ctx.latency("update", make_args, budget=..., compare=..., on=(cand_obj, ref_obj))``,
+# i.e. proctor.measure's timed ``run`` op sending ``target=<handle>, method="update"``
+# (the worker's ``run`` already honours both).  Until that lands, ``tracking_latency`` is
+# not registered and its 3 points sit in tracking_mota / tracking_idf1 / tracking_idsw.
+# To enable it: decorate it with
+#     @check(points=3, kind="latency", budget="tracking_latency")
+# take 1 point each back from those three checks, and restore [budgets.tracking_latency]
+# in exercises/tracking/exercise.toml (commented out there).
+
+
 class _FrameStream:
     """``make_args`` for the latency check: consecutive frames of hidden sequences, one
     frame per call; when a sequence ends the next one starts (a scene cut), so both
@@ -176,12 +190,11 @@ def latency_on_objects_supported(ctx):
         return False
 
 
-@check(points=3, kind="latency", budget="tracking_latency")
 def tracking_latency(ctx):
     """Tracker.update per frame, relative to the reference's, on the same stream of fresh
     hidden frames (timed by the grader, in blocks of consecutive frames)."""
-    assert latency_on_objects_supported(ctx), (
-        "internal: this grader needs ctx.latency(method, make_args, ..., on=(cand, ref))")
+    if not latency_on_objects_supported(ctx):
+        raise RuntimeError("this check needs ctx.latency(method, make_args, ..., on=(cand, ref))")
     cand, ref = ctx.candidate.Tracker(), ctx.reference.Tracker()
     return ctx.latency("update", _FrameStream(), budget="tracking_latency",
                        compare=_same_contract, on=(cand, ref))

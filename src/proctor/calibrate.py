@@ -4,11 +4,21 @@
 ``rejected/<reason>/`` declares in ``expect.toml`` the checks it must fail and must
 fail exactly those.  Artifact exercises' solutions are ``build.py`` scripts (run
 as trusted code) that write the artifact into a cache dir at calibration time.
+
+A code exercise's solution may need saved files (weights) at grading time: it is
+then a folder ``<solution>/solution.py`` + ``<solution>/artifacts/<id>/`` (laid out
+like a submission), which becomes the worker's ``artifact_dir("<id>")``.  A rejected
+solution can reuse another solution's files instead of committing a copy with
+``weights_from = "accepted/reference"`` in its ``expect.toml``; and a ``build.py``
+next to its ``solution.py`` writes (or adds to) its artifact dir at calibration time,
+for files too big or too derived to commit (it starts from a copy of the
+``weights_from`` files, if any).
 """
 
 from __future__ import annotations
 
 import hashlib
+import shutil
 import statistics
 import subprocess
 import sys
@@ -18,7 +28,7 @@ from pathlib import Path
 
 from proctor.grading import Source, grade_exercise, runner_source
 from proctor.notebook import cells_from_file
-from proctor.pipeline import reference_source
+from proctor.pipeline import reference_source, solution_artifact_dir
 from proctor.report import ExerciseResult
 from proctor.spec import ExerciseDir, Library, SpecError
 
@@ -31,6 +41,7 @@ class Solution:
     path: Path
     must_fail: frozenset[str] = frozenset()
     why: str = ""
+    weights_from: str | None = None  # another solution whose artifacts/<id>/ this one uses
 
 
 @dataclass
@@ -59,10 +70,29 @@ def discover(ex: ExerciseDir) -> list[Solution]:
             assert isinstance(fail, list) and fail and all(isinstance(f, str) for f in fail)
         except (OSError, tomllib.TOMLDecodeError, KeyError, AssertionError):
             raise SpecError(f"{expect}: needs fail = [\"check_id\", ...] (non-empty)") from None
-        sols.append(Solution(f"rejected/{d.name}", d, frozenset(fail), str(meta.get("why", ""))))
+        weights_from = meta.get("weights_from")
+        if weights_from is not None and not _is_solution_ref(ex, weights_from):
+            raise SpecError(f"{expect}: weights_from = {weights_from!r} must name a solution "
+                            "folder of this exercise, e.g. \"accepted/reference\"")
+        sols.append(Solution(f"rejected/{d.name}", d, frozenset(fail), str(meta.get("why", "")),
+                             weights_from))
     if not any(s.name.startswith("accepted/") for s in sols):
         raise SpecError(f"{acc}: no accepted solution")
     return sols
+
+
+def _is_solution_ref(ex: ExerciseDir, rel: object) -> bool:
+    if not isinstance(rel, str) or not rel or rel.startswith("/") or ".." in rel.split("/"):
+        return False
+    return rel.split("/")[0] in ("accepted", "rejected") and (ex.solutions_dir / rel).is_dir()
+
+
+def _tree_digest(root: Path | None) -> str:
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")) if root is not None else []:
+        if p.is_file():
+            h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()
 
 
 def _entry(path: Path, *names: str) -> Path:
@@ -74,13 +104,19 @@ def _entry(path: Path, *names: str) -> Path:
     raise SpecError(f"{path}: no {' or '.join(names)}")
 
 
-def build_artifact(ex: ExerciseDir, sol: Solution, cache: Path) -> Path:
-    """Run a solution's build script once per script content; return the artifact dir."""
+def build_artifact(ex: ExerciseDir, sol: Solution, cache: Path,
+                   start_from: Path | None = None) -> Path:
+    """Run a solution's build script once per content (the script, and the files of
+    ``start_from``, copied in first); return the artifact dir."""
     script = _entry(sol.path, "build.py")
-    digest = hashlib.sha256(script.read_bytes()).hexdigest()[:16]
+    digest = hashlib.sha256(script.read_bytes() + _tree_digest(start_from).encode()).hexdigest()
+    digest = digest[:16]
     out = cache / ex.id / f"{sol.name.replace('/', '__')}-{digest}"
     if (out / ".complete").is_file():
         return out
+    shutil.rmtree(out, ignore_errors=True)
+    if start_from is not None:
+        shutil.copytree(start_from, out)
     out.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run([sys.executable, str(script), str(out)], capture_output=True,
                           text=True, cwd=ex.solutions_dir.parent.parent, timeout=1800)
@@ -90,10 +126,29 @@ def build_artifact(ex: ExerciseDir, sol: Solution, cache: Path) -> Path:
     return out
 
 
+def code_artifacts(ex: ExerciseDir, sol: Solution, cache: Path) -> Path | None:
+    """The artifact dir a code solution's worker sees (None: it has no saved files)."""
+    if not sol.path.is_dir():
+        return None
+    own = solution_artifact_dir(sol.path, ex.id)
+    base = own
+    if sol.weights_from is not None:
+        if own is not None:
+            raise SpecError(f"{sol.path}: has artifacts/{ex.id}/ and weights_from; use one")
+        base = solution_artifact_dir(ex.solutions_dir / sol.weights_from, ex.id)
+        if base is None:
+            raise SpecError(f"{sol.path / 'expect.toml'}: weights_from = {sol.weights_from!r} "
+                            f"has no artifacts/{ex.id}/ folder")
+    if (sol.path / "build.py").is_file():
+        return build_artifact(ex, sol, cache, start_from=base)
+    return base
+
+
 def source_for(ex: ExerciseDir, sol: Solution, cache: Path) -> Source:
     if ex.spec.kind == "artifact":
         return Source([runner_source(ex)], build_artifact(ex, sol, cache))
-    return Source(cells_from_file(_entry(sol.path, "solution.py", "solution.ipynb")), None)
+    return Source(cells_from_file(_entry(sol.path, "solution.py", "solution.ipynb")),
+                  code_artifacts(ex, sol, cache))
 
 
 def judge(sol: Solution, result: ExerciseResult) -> list[str]:

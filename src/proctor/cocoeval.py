@@ -35,7 +35,7 @@ import numpy as np
 
 MAX_DETS = 100
 
-__all__ = ["evaluate", "MAX_DETS"]
+__all__ = ["evaluate", "as_detections", "MAX_DETS"]
 
 
 def _boxes(value: Any, what: str) -> np.ndarray:
@@ -136,4 +136,55 @@ def evaluate(predictions: Sequence[Mapping[str, Any]], targets: Sequence[Mapping
     out.update({"AP": max(stats[0], 0.0), "AP50": max(stats[1], 0.0),
                 "AP75": max(stats[2], 0.0), "AR100": max(stats[8], 0.0),
                 "per_class_AP50": per_class})
+    return out
+
+
+def as_detections(value: Any, n_images: int, num_classes: int,
+                  what: str = "predict(images)") -> list[dict[str, np.ndarray]]:
+    """Validate a detector's output (already plain data) and return it as numpy.
+
+    Expects a list of ``n_images`` dicts with ``boxes`` float ``[K, 4]`` (finite,
+    ``x2 >= x1``, ``y2 >= y1``), ``scores`` float ``[K]`` (finite) and ``labels``
+    integer ``[K]`` in ``0 .. num_classes - 1``.  Raises ``AssertionError`` naming
+    the first problem, so a check can call it directly.
+    """
+    assert isinstance(value, list), (
+        f"{what} must return a list (one dict per image), got {type(value).__name__}")
+    assert len(value) == n_images, (
+        f"{what} returned {len(value)} results for {n_images} images")
+    out = []
+    for i, d in enumerate(value):
+        where = f"{what}[{i}]"
+        assert isinstance(d, dict), f"{where} must be a dict, got {type(d).__name__}"
+        missing = [k for k in ("boxes", "scores", "labels") if k not in d]
+        assert not missing, f"{where} lacks {', '.join(missing)} (has {sorted(d)})"
+        boxes, scores, labels = d["boxes"], d["scores"], d["labels"]
+        for key, arr in (("boxes", boxes), ("scores", scores), ("labels", labels)):
+            assert isinstance(arr, np.ndarray), (
+                f"{where}['{key}'] must be a numpy array (or tensor), got {type(arr).__name__}")
+        assert boxes.dtype.kind == "f", f"{where}['boxes'] must be float, got {boxes.dtype}"
+        assert boxes.ndim == 2 and boxes.shape[1] == 4, (
+            f"{where}['boxes'] must have shape [K, 4], got {boxes.shape}")
+        k = boxes.shape[0]
+        assert scores.dtype.kind == "f", f"{where}['scores'] must be float, got {scores.dtype}"
+        assert scores.shape == (k,), (
+            f"{where}['scores'] must have shape [{k}] (one per box), got {scores.shape}")
+        assert labels.dtype.kind in "iu", (
+            f"{where}['labels'] must be integers, got {labels.dtype}")
+        assert labels.shape == (k,), (
+            f"{where}['labels'] must have shape [{k}] (one per box), got {labels.shape}")
+        b = boxes.astype(np.float64)
+        assert np.isfinite(b).all(), f"{where}['boxes'] contains NaN or inf"
+        s = scores.astype(np.float64)
+        assert np.isfinite(s).all(), f"{where}['scores'] contains NaN or inf"
+        bad = np.flatnonzero((b[:, 2] < b[:, 0]) | (b[:, 3] < b[:, 1]))
+        assert bad.size == 0, (
+            f"{where}['boxes'][{int(bad[0])}] = {b[bad[0]].tolist()} has x2 < x1 or y2 < y1 "
+            "(boxes are (x1, y1, x2, y2), not (x, y, w, h))")
+        lab = labels.astype(np.int64)
+        out_of_range = np.flatnonzero((lab < 0) | (lab >= num_classes))
+        assert out_of_range.size == 0, (
+            f"{where}['labels'] has {int(lab[out_of_range[0]])}; labels are 0 .. "
+            f"{num_classes - 1}")
+        out.append({"boxes": b, "scores": s, "labels": lab})
     return out

@@ -413,11 +413,11 @@ def latency_ratio(
                     elapsed, out = _timed_run(candidate, keys[h], function, limit_s)
                 except WorkerError as exc:
                     if exc.status == "timeout" and limit_s < call_timeout * n_calls - 1e-9:
-                        raise _Stop(f"{function} did not finish {n_calls} call(s) within "
-                                    f"{limit_s:.1f} s, over {plan.ceiling_factor:g}x the "
-                                    f"budget's time for the reference's "
-                                    f"{1000 * statistics.median(ref_wall_per_call):.2f} "
-                                    f"ms per call; stopped") from None
+                        ref_ms = 1000 * statistics.median(ref_wall_per_call)
+                        raise _Stop(f"{function} did not finish {n_calls} call(s) in "
+                                    f"{limit_s:.1f} s (the reference takes {ref_ms:.2f} ms "
+                                    f"per call): far over the {limit:g}x budget; stopped "
+                                    "(its worker is restarted for later checks)") from None
                     raise
             else:
                 elapsed, out = _timed_run(reference, keys[h], function, call_timeout * n_calls)

@@ -25,9 +25,23 @@ def reference_source(ex: ExerciseDir) -> Source:
                             "is required for latency/accuracy comparisons")
         return Source([runner_source(ex)], (ex.public_dir / ex.spec.reference_artifact).resolve())
     ref = ex.solutions_dir / "accepted" / "reference.py"
-    if not ref.is_file():
-        raise SpecError(f"{ref}: missing (every code exercise needs its reference)")
-    return Source(cells_from_file(ref), None)
+    if ref.is_file():
+        return Source(cells_from_file(ref), None)
+    ref_dir = ex.solutions_dir / "accepted" / "reference"
+    if (ref_dir / "solution.py").is_file():
+        # A reference with saved weights: solution.py plus artifacts/<id>/, laid out like
+        # a submission, so that its worker finds them at artifact_dir("<id>").
+        return Source(cells_from_file(ref_dir / "solution.py"),
+                      solution_artifact_dir(ref_dir, ex.id))
+    raise SpecError(f"{ref}: missing (every code exercise needs its reference: "
+                    "accepted/reference.py, or accepted/reference/solution.py with "
+                    f"artifacts/{ex.id}/)")
+
+
+def solution_artifact_dir(solution_dir: Path, exercise_id: str) -> Path | None:
+    """``<solution_dir>/artifacts/<id>/`` if present: a code solution's saved files."""
+    path = solution_dir / "artifacts" / exercise_id
+    return path.resolve() if path.is_dir() else None
 
 
 def environment(unsafe: bool) -> dict:
@@ -81,4 +95,4 @@ def _grade_one(library: Library, ex_id: str, sub, unsafe: bool, hidden: bool,
     return grade_exercise(ex, source, reference, hidden, unsafe, seed)
 
 
-__all__ = ["grade_submission", "IntakeError", "reference_source"]
+__all__ = ["grade_submission", "IntakeError", "reference_source", "solution_artifact_dir"]

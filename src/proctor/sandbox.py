@@ -388,7 +388,8 @@ def isolation(refresh: bool = False) -> dict:
             if not ok:
                 info["limits"] = []
         if not info["available"]:
-            info["limits"] = [x for x in lim if x != "tmpfs-size"]
+            # what unsafe mode would still enforce
+            info["limits"] = [x for x in lim if x not in ("tmpfs-size", "rlimit:nproc")]
             info["seccomp"] = False
         _iso = info
         return _public(info)
@@ -824,11 +825,19 @@ def _spawn(argv, spec, *, pass_fds, stdout, stderr, unsafe, probing) -> Sandboxe
 
         if unsafe:
             cwd = spec.cwd
-            if not os.path.isdir(cwd):
-                cwd = tempfile.mkdtemp(prefix="proctor-scratch-")
-                cleanup_dirs.append(cwd)
-            args = list(argv)
             env = dict(spec.env)
+            if not os.path.isdir(cwd):
+                # no /scratch on the host: a temporary directory stands in for it (as
+                # the cwd and in env values such as HOME=/scratch, TMPDIR=/scratch)
+                tmp = tempfile.mkdtemp(prefix="proctor-scratch-")
+                cleanup_dirs.append(tmp)
+                cwd = tmp + spec.cwd[len("/scratch"):] if spec.cwd.startswith(
+                    "/scratch") else tmp
+                os.makedirs(cwd, exist_ok=True)
+                env = {k: (tmp + v[len("/scratch"):]
+                           if v == "/scratch" or v.startswith("/scratch/") else v)
+                       for k, v in env.items()}
+            args = list(argv)
             extra_fds: list[int] = []
             stage = None
             stage_items: list = []

@@ -8,17 +8,14 @@ means for side-by-side timing.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
-import proctor
 from proctor import sandbox
 from proctor.spec import Exercise
 from proctor.worker_client import WorkerConfig
 
 ARTIFACTS_IN_SANDBOX = "/submission/artifacts"
 _PASS_THROUGH = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LD_LIBRARY_PATH")
-_SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/bin", "/etc/ld.so.cache", "/etc/ssl")
 
 
 def timing_cpu() -> int:
@@ -26,18 +23,10 @@ def timing_cpu() -> int:
     return max(os.sched_getaffinity(0))
 
 
-def runtime_binds() -> list[tuple[str, str]]:
-    """Python runtime, site-packages and the engine — nothing else of the host."""
-    engine_root = str(Path(proctor.__file__).resolve().parents[1])
-    paths = {sys.base_prefix, sys.prefix, os.path.realpath(sys.prefix), engine_root}
-    paths.update(p for p in _SYSTEM_DIRS if os.path.exists(p))
-    return [(p, p) for p in sorted(paths)]
-
-
 def config_for(spec: Exercise, artifact_dir: Path | None, unsafe: bool,
                pinned: bool = True) -> tuple[WorkerConfig, str | None]:
     """A worker config and the path at which the worker sees ``artifact_dir``."""
-    binds = runtime_binds()
+    binds = sandbox.runtime_binds()
     seen_at: str | None = None
     if artifact_dir is not None:
         if unsafe:  # no sandbox, nothing to bind: the worker sees the host path

@@ -2,8 +2,8 @@
 
 Same results as the reference (Hartley-normalised linear DLT, RANSAC homography), but
 ``triangulate`` builds and solves the 4x4 system of each point in a Python loop (one
-small SVD per point) instead of one batched SVD over ``[N, 4, 4]``: correct, and about
-an order of magnitude slower on 10,000 points.
+small SVD per point) instead of one batched SVD over ``[N, 4, 4]``: correct, but
+several times slower on thousands of points.
 """
 
 from __future__ import annotations
