@@ -20,10 +20,14 @@ port="${JUPYTER_PORT:-8888}"
 
 die() { echo "proctor-candidate: $*" >&2; exit 2; }
 
-[ -f "$bundle/README.md" ] && [ -d "$bundle/notebooks" ] || die "no bundle at $bundle"
+if [ ! -f "$bundle/README.md" ] || [ ! -d "$bundle/notebooks" ]; then
+    die "no bundle at $bundle"
+fi
 mkdir -p "$work" 2>/dev/null || true
-[ -d "$work" ] && [ -w "$work" ] || die "$work is not writable by uid $(id -u); mount a volume \
-there that this user may write (see docker/README.md)"
+if [ ! -d "$work" ] || [ ! -w "$work" ]; then
+    die "$work is not writable by uid $(id -u); mount a volume there that this user may \
+write (see docker/README.md)"
+fi
 
 # Copy what is missing; keep everything that is there.
 copied=0

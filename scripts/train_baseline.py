@@ -105,7 +105,7 @@ def onnx_logits(path: Path, x: np.ndarray, batch_size: int = 250) -> np.ndarray:
 def train(args: argparse.Namespace) -> dict:
     _tune_malloc()
     torch.manual_seed(args.seed)
-    torch.set_num_threads(NUM_THREADS)
+    torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
 
     t0 = time.perf_counter()
@@ -178,7 +178,7 @@ def train(args: argparse.Namespace) -> dict:
         "train": {"seed": B.TRAIN_SEED, "n": args.n_train, "epochs": args.epochs,
                   "batch_size": args.batch_size, "lr": args.lr,
                   "weight_decay": args.weight_decay, "label_smoothing": args.label_smoothing,
-                  "torch_seed": args.seed, "num_threads": NUM_THREADS},
+                  "torch_seed": args.seed, "num_threads": args.threads},
         "public": {"seed": B.PUBLIC_SEED, "n": B.PUBLIC_N, "accuracy_torch": torch_acc},
         "train_seconds": round(train_seconds, 1),
         "data_seconds": round(data_seconds, 1),
@@ -229,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--label-smoothing", type=float, default=0.05)
     ap.add_argument("--seed", type=int, default=0, help="torch seed (init, shuffling, flips)")
     ap.add_argument("--out-dir", default=str(B.SHARED_DIR))
+    ap.add_argument("--threads", type=int, default=NUM_THREADS,
+                    help="intra-op threads (the shipped model is trained with 2)")
     ap.add_argument("--log-every", type=int, default=0, help="print progress every N steps")
     ap.add_argument("--dry-run", action="store_true", help="train and evaluate, write nothing")
     train(ap.parse_args(argv))

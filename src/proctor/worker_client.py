@@ -20,6 +20,8 @@ from typing import Any
 from proctor import codec, sandbox
 
 OUTPUT_CAP = 64 << 10
+# Replies are results, not data sets: a cap well under MAX_FRAME bounds the grader's memory.
+MAX_REPLY = 256 << 20
 
 
 class WorkerError(Exception):
@@ -182,8 +184,8 @@ class WorkerClient:
         if len(self._buf) < 8:
             return None
         (size,) = struct.unpack("<Q", self._buf[:8])
-        if size > codec.MAX_FRAME:
-            raise self._broken(f"worker sent a {size}-byte message (cap {codec.MAX_FRAME})")
+        if size > MAX_REPLY:
+            raise self._broken(f"worker sent a {size}-byte message (cap {MAX_REPLY})")
         if len(self._buf) < 8 + size:
             return None
         payload = bytes(self._buf[8 : 8 + size])
