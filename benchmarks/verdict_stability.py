@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import dataclasses
 import os
 import statistics
 import subprocess
@@ -29,16 +30,15 @@ import numpy as np
 
 from proctor import sandbox
 from proctor.measure import Plan, latency_ratio
-from proctor.spec import Budget
-from proctor.worker_client import WorkerClient, WorkerConfig
-from proctor.workers import runtime_binds, timing_cpu
+from proctor.spec import Budget, Exercise
+from proctor.worker_client import WorkerClient
+from proctor.workers import config_for, timing_cpu
 
 BUDGET = 2.0
 REFERENCE_REPS = 20
 LIMITS = sandbox.Limits(wall_s=3600, cpu_s=3600)   # module-long workers
-ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-       "PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "0", "HOME": "/scratch", "TMPDIR": "/scratch",
-       "LANG": "C.UTF-8"}
+SPEC = Exercise(id="timing", title="timing", track="algorithms", kind="code", points=1,
+                suggested_minutes=1)
 
 HOG = """
 import numpy as np, os, sys
@@ -64,9 +64,8 @@ def work(x):
 
 def start(src: str, label: str) -> WorkerClient:
     unsafe = not sandbox.isolation().get("available")
-    binds = [] if unsafe else runtime_binds()
-    client = WorkerClient(WorkerConfig(env=dict(ENV), ro_binds=binds, cpu=timing_cpu(),
-                                       unsafe=unsafe, limits=LIMITS), label)
+    config, _ = config_for(SPEC, None, unsafe)     # exactly as grading configures workers
+    client = WorkerClient(dataclasses.replace(config, limits=LIMITS), label)
     client.start()
     client.send({"op": "load", "cells": [src]})
     while not client.receive(60).get("done"):

@@ -12,6 +12,7 @@ and the bookkeeping in ``measured``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 
@@ -20,9 +21,9 @@ import pytest
 
 from proctor import codec, sandbox
 from proctor.measure import Plan, latency_ratio, median_interval, min_blocks_for, same_result
-from proctor.spec import Budget
+from proctor.spec import Budget, Exercise
 from proctor.worker_client import WorkerClient, WorkerConfig, WorkerError
-from proctor.workers import runtime_binds, timing_cpu
+from proctor.workers import config_for
 
 # --- median_interval ---------------------------------------------------------------
 
@@ -239,9 +240,8 @@ def test_same_result() -> None:
 # --- real workers ---------------------------------------------------------------------
 
 LIMITS = sandbox.Limits(wall_s=3600, cpu_s=3600)   # module-long workers
-ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-       "PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "0", "HOME": "/scratch", "TMPDIR": "/scratch",
-       "LANG": "C.UTF-8"}
+SPEC = Exercise(id="timing", title="timing", track="algorithms", kind="code", points=1,
+                suggested_minutes=1)
 REFERENCE_REPS = 24
 
 
@@ -264,9 +264,8 @@ def make_args(rng: np.random.Generator) -> tuple:
 
 def start_worker(source: str, label: str = "worker") -> WorkerClient:
     unsafe = not sandbox.isolation().get("available")
-    binds = [] if unsafe else runtime_binds()
-    client = WorkerClient(WorkerConfig(env=dict(ENV), ro_binds=binds, cpu=timing_cpu(),
-                                       unsafe=unsafe, limits=LIMITS), label)
+    config, _ = config_for(SPEC, None, unsafe)     # exactly as grading configures workers
+    client = WorkerClient(dataclasses.replace(config, limits=LIMITS), label)
     client.start()
     client.send({"op": "load", "cells": [source]})
     while True:

@@ -31,7 +31,7 @@ SOLUTIONS = ROOT / "reference_solutions"
 EXERCISES = ROOT / "exercises"
 
 TRACKING_REJECTED = ("greedy_no_motion", "drop_on_miss", "new_id_every_frame")
-GEOMETRY_REJECTED = ("no_normalisation", "no_ransac", "threshold_squared")
+GEOMETRY_REJECTED = ("no_normalisation", "no_ransac", "threshold_squared", "loop_per_point")
 
 # Recommended thresholds (see reference_solutions/<id>/NOTES.md for the measurements).
 TRACKING = {

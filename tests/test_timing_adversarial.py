@@ -15,6 +15,7 @@ available (unsafe subprocesses otherwise).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -25,14 +26,13 @@ import pytest
 
 from proctor import sandbox
 from proctor.measure import Plan, latency_ratio, stray_threads
-from proctor.spec import Budget
-from proctor.worker_client import WorkerClient, WorkerConfig
-from proctor.workers import runtime_binds, timing_cpu
+from proctor.spec import Budget, Exercise
+from proctor.worker_client import WorkerClient
+from proctor.workers import config_for
 
 LIMITS = sandbox.Limits(wall_s=3600, cpu_s=3600)   # module-long workers
-ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-       "PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "0", "HOME": "/scratch", "TMPDIR": "/scratch",
-       "LANG": "C.UTF-8"}
+SPEC = Exercise(id="timing", title="timing", track="algorithms", kind="code", points=1,
+                suggested_minutes=1)
 REPS = 24                       # the reference's work per call
 SLOW = round(REPS * 1.6)        # every cheater's real work per call
 FAST = round(REPS * 0.6)
@@ -56,9 +56,8 @@ def make_args(rng: np.random.Generator) -> tuple:
 
 def start_worker(source: str, label: str = "worker") -> WorkerClient:
     unsafe = not sandbox.isolation().get("available")
-    binds = [] if unsafe else runtime_binds()
-    client = WorkerClient(WorkerConfig(env=dict(ENV), ro_binds=binds, cpu=timing_cpu(),
-                                       unsafe=unsafe, limits=LIMITS), label)
+    config, _ = config_for(SPEC, None, unsafe)     # exactly as grading configures workers
+    client = WorkerClient(dataclasses.replace(config, limits=LIMITS), label)
     client.start()
     client.send({"op": "load", "cells": [source]})
     while True:

@@ -102,7 +102,7 @@ def nms_ties(ctx):
 
 @check(points=2)
 def nms_threshold_strict(ctx):
-    """Suppress only when IoU > threshold: IoU exactly at the threshold survives; thresholds 0 and 1."""
+    """Suppress only when IoU > threshold (IoU at the threshold survives); thresholds 0, 1."""
     half = np.array([[0.0, 0, 2, 1], [0, 0, 1, 1]])  # IoU exactly 0.5
     touching = np.array([[0.0, 0, 1, 1], [1, 0, 2, 1], [5, 5, 6, 6]])  # IoU 0 pairs
     same = np.array([[0.0, 0, 4, 4], [0, 0, 4, 4], [1, 1, 5, 5]])
