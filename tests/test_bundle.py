@@ -211,6 +211,23 @@ def test_build_refuses_to_leak(tmp_path):
         bundle.build(lib, out)
     assert "toy_secret_code_check" in str(err.value) and "seed" in str(err.value)
     assert not out.exists()
+    out.mkdir()  # an empty folder given by the user stays, empty
+    with pytest.raises(bundle.LeakError):
+        bundle.build(lib, out)
+    assert out.is_dir() and not any(out.iterdir())
+
+
+def test_a_broken_exercise_elsewhere_does_not_stop_a_partial_bundle(tmp_path):
+    lib = make_toy_library(tmp_path / "lib")
+    broken = lib.root / "exercises" / "half_written"
+    broken.mkdir()
+    (broken / "exercise.toml").write_text('id = "half_written"\n')
+    out = tmp_path / "bundle"
+    bundle.build(lib, out, ["toy_code"])
+    assert (out / "notebooks" / "toy_code.ipynb").is_file()
+    with pytest.raises(Exception, match="half_written"):
+        bundle.build(lib, tmp_path / "all")
+    assert not (tmp_path / "all").exists()
 
 
 def test_symlink_out_of_the_public_tree_is_refused(tmp_path):

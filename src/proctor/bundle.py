@@ -29,7 +29,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from proctor import nbgen
-from proctor.spec import ExerciseDir, Library
+from proctor.spec import ExerciseDir, Library, SpecError
 
 _env = Environment(loader=PackageLoader("proctor", "templates"),
                    autoescape=select_autoescape(default=False))
@@ -49,6 +49,23 @@ def build(library: Library, out: Path, ids: list[str] | None = None,
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out}: exists and is not empty")
+    existed = out.exists()
+    try:
+        return _write(library, out, ids, check_leaks)
+    except BaseException:
+        if existed:  # it was empty: leave it empty
+            for p in out.iterdir():
+                if p.is_dir() and not p.is_symlink():
+                    shutil.rmtree(p)
+                else:
+                    p.unlink()
+        else:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+
+def _write(library: Library, out: Path, ids: list[str] | None,
+           check_leaks: bool) -> list[Path]:
     exercises = [library.get(i) for i in (ids or library.ids())]
     (out / "notebooks").mkdir(parents=True, exist_ok=True)
     (out / "artifacts").mkdir(exist_ok=True)
@@ -70,7 +87,6 @@ def build(library: Library, out: Path, ids: list[str] | None = None,
     if check_leaks:
         leaks = audit(out, library)
         if leaks:
-            shutil.rmtree(out, ignore_errors=True)
             raise LeakError("the bundle would contain hidden material; nothing written:\n  "
                             + "\n  ".join(leaks[:20]))
     return files
@@ -145,7 +161,12 @@ def hidden_needles(library: Library) -> Needles:
     to compare against, never to copy."""
     n = Needles()
     public = _public_text(library)
-    budgets = {b for ex in library.all() for b in ex.spec.budgets}
+    budgets = set()
+    for ex_id in library.ids():  # an exercise that does not load has no public budgets
+        try:
+            budgets.update(library.get(ex_id).spec.budgets)
+        except SpecError:
+            pass
     public_digests = _public_digests(library)
     for tree_name in HIDDEN_TREES:
         tree = library.root / tree_name
