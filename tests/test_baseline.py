@@ -124,4 +124,4 @@ def test_build_model_with_pruned_widths() -> None:
     with torch.no_grad():
         assert m(torch.zeros(3, 3, 64, 64)).shape == (3, B.NUM_CLASSES)
     kinds = {type(mod).__name__ for mod in m.modules()} - {"Sequential", "BaselineCNN"}
-    assert kinds <= {"Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d", "AdaptiveAvgPool2d", "Linear"}
+    assert kinds <= {"Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d", "AdaptiveMaxPool2d", "Linear"}

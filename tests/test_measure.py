@@ -435,3 +435,28 @@ def test_memory_checks_results() -> None:
     with pytest.raises(AssertionError, match="wrong result"):
         _memory(MEM_REFERENCE.replace("np.sort(x)", "x"),
                 Budget(kind="memory", max=2.0, unit="x reference"))
+
+
+# --- calibration margins ------------------------------------------------------------------
+
+
+def test_calibration_margins_report_intervals_margins_and_flips() -> None:
+    from proctor import calibrate as cal
+    from proctor.report import CheckResult, ExerciseResult
+
+    def verdict(name: str, status: str, ratio: float, iv: list, must_fail=frozenset()):
+        c = CheckResult("lat", "latency", status, 0, 1, True,
+                        measured={"ratio": ratio, "interval": iv, "seconds": 1.0},
+                        budget={"kind": "latency", "max": 3.0, "unit": "x reference"})
+        return cal.Verdict(cal.Solution(name, None, must_fail),
+                           ExerciseResult("ex", "Ex", "graded", 0, 1, [c]))
+
+    vs = [verdict("accepted/r", "pass", 1.0, [0.9, 1.1]),
+          verdict("accepted/r", "inconclusive", 2.9, [2.7, 3.1]),
+          verdict("rejected/slow", "fail", 20.0, [18.0, 22.0], frozenset({"lat"}))]
+    text = "\n".join(cal._margins(vs))
+    assert "lat: budget 3.0 x reference" in text
+    assert "accepted/r" in text and "interval [0.9, 3.1]" in text and "UNSTABLE" in text
+    assert "slowest passing upper bound 3.1 = 1.03x the budget" in text
+    assert "fastest failing lower bound 18 = 6.00x the budget" in text
+    assert cal.flips(vs) == ["ex accepted/r lat: verdicts ['inconclusive', 'pass'] across repeats"]

@@ -232,6 +232,9 @@ def _margins(vs: list[Verdict]) -> list[str]:
             ratios = [c.measured.get("ratio") for _, c in runs]
             ivs = [c.measured.get("interval") for _, c in runs]
             ratios = [r for r in ratios if isinstance(r, (int, float))]
+            if not ratios:  # absolute memory budgets: the candidate's MiB
+                ratios = [c.measured.get("candidate_mib") for _, c in runs]
+                ratios = [r for r in ratios if isinstance(r, (int, float))]
             ivs = [iv for iv in ivs if isinstance(iv, list) and len(iv) == 2]
             secs = [c.measured.get("seconds") for _, c in runs]
             secs = [x for x in secs if isinstance(x, (int, float))]

@@ -190,17 +190,21 @@ def notes_for(ex: ExerciseDir, namespace: dict[str, Any]) -> list[str]:
 # -- running ---------------------------------------------------------------------------
 
 @contextlib.contextmanager
-def _bundle_env(root: Path) -> Iterator[None]:
-    """Point ``proctor.candidate.artifact_dir`` at this bundle while checks run."""
-    old = os.environ.get("PROCTOR_BUNDLE")
+def _bundle_env(root: Path, exercise_id: str) -> Iterator[None]:
+    """Point ``proctor.candidate.artifact_dir`` at this bundle while checks run, and say
+    which exercise is checked (``PROCTOR_EXERCISE``, as in the grader's worker, so that a
+    runner shared by several artifact exercises knows whose file to serve)."""
+    saved = {k: os.environ.get(k) for k in ("PROCTOR_BUNDLE", "PROCTOR_EXERCISE")}
     os.environ["PROCTOR_BUNDLE"] = str(root)
+    os.environ["PROCTOR_EXERCISE"] = exercise_id
     try:
         yield
     finally:
-        if old is None:
-            os.environ.pop("PROCTOR_BUNDLE", None)
-        else:
-            os.environ["PROCTOR_BUNDLE"] = old
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _all(defs: list, status: str, message: str) -> list[CheckResult]:
@@ -220,7 +224,7 @@ def run_public(exercise_id: str, namespace: dict[str, Any], root: Path) -> list[
     path = ex.public_dir / "checks.py"
     defs = load_checks(path, hidden=False) if path.is_file() else []
     art = root / "artifacts" / exercise_id
-    with _bundle_env(root):
+    with _bundle_env(root, exercise_id):
         if ex.spec.kind == "artifact":
             absent = missing_artifacts(ex, art)
             if absent:

@@ -53,8 +53,8 @@ class Plan:
     max_calls_per_block: int = 128
     confidence: float = 0.99       # of the interval, at every look
     drift: float = 0.02            # relative allowance for run-to-run drift of the ratio
-    far_factor: float = 4.0        # `far_blocks` blocks in a row beyond budget x / ÷ this
-    far_blocks: int = 3            # ... decide at once
+    far_factor: float = 3.0        # `far_blocks` blocks in a row beyond budget x / ÷ this
+    far_blocks: int = 3            # ... decide at once (twice as many on the wall clock)
     ceiling_factor: float = 50.0   # one candidate run over this x budget x reference: stop
     ceiling_min_s: float = 2.0     # ... but never sooner than this
     clock: str = "auto"            # auto | cgroup | proc | wall (see CpuClock)
@@ -387,7 +387,8 @@ def latency_ratio(
         return min(cap, max(plan.ceiling_min_s, plan.ceiling_factor * limit * per_call * calls))
 
     def block(k: int) -> dict[str, float]:
-        """One block of k calls per side; returns CPU (or wall) and wall per side."""
+        """One block of k calls per side (two halves in ABBA order when k >= 2; a single
+        call alternates CR / RC across blocks); returns CPU (or wall) and wall per side."""
         nonlocal serial, last
         serial += 1
         halves = [fresh_calls(k - k // 2)] + ([fresh_calls(k // 2)] if k > 1 else [])
@@ -452,6 +453,8 @@ def latency_ratio(
 
     ratios: list[float] = []
     wall_ratios: list[float] = []
+    # the wall clock is far noisier: it needs twice the evidence to decide early
+    far_blocks = plan.far_blocks * (1 if clocks else 2)
     tc_sum = tr_sum = 0.0
     k = 1
     status, early = "", ""
@@ -462,7 +465,7 @@ def latency_ratio(
             block(1)                       # warm-up: imports, caches, lazy initialisation
             sizing = block(1)
             per_call = sizing["c"] + sizing["r"]
-            k = int(max(2, min(plan.max_calls_per_block,
+            k = int(max(1, min(plan.max_calls_per_block,
                                round(plan.target_block_s / max(per_call, 1e-7)))))
             if k > 2:
                 block(k)                   # warm-up at full size (allocators, caches)
@@ -474,7 +477,7 @@ def latency_ratio(
                 tr_sum += b["r"]
                 n = len(ratios)
                 spent = time.monotonic() - started
-                tail = ratios[-plan.far_blocks:]
+                tail = ratios[-far_blocks:]
                 if n >= plan.min_blocks:
                     lo, hi = median_interval(ratios, plan.confidence)
                     lo, hi = lo / (1 + plan.drift), hi * (1 + plan.drift)
@@ -482,7 +485,7 @@ def latency_ratio(
                         status = "pass"
                     elif lo > limit:
                         status = "fail"
-                if not status and len(tail) == plan.far_blocks:
+                if not status and len(tail) == far_blocks:
                     if min(tail) > limit * plan.far_factor:
                         status, early = "fail", "far"
                     elif max(tail) < limit / plan.far_factor:
@@ -536,7 +539,7 @@ def latency_ratio(
     if early == "far":
         way = "over" if status == "fail" else "under"
         bound = limit * plan.far_factor if status == "fail" else limit / plan.far_factor
-        verdicts = {status: f"{function} is {ratio:.2f}x the reference: {plan.far_blocks} "
+        verdicts = {status: f"{function} is {ratio:.2f}x the reference: {far_blocks} "
                             f"blocks in a row were {way} {bound:.3g}x, far {way} the "
                             f"{limit:g}x budget ({how})"}
     else:

@@ -1,0 +1,37 @@
+"""Hidden checks for quantize_int8: accuracy drop against the fp32 baseline on hidden
+images (both models evaluated here, in the same run), and latency at batch 1 relative to
+the fp32 baseline (ctx.latency: side by side, one core, one thread).
+
+``ctx.reference`` is exercises/_shared/baseline_cnn.onnx served by the same runner.
+"""
+
+import importlib.util
+import sys
+
+from proctor.checks import check
+
+N_HIDDEN = 2000
+
+
+def _edge(ctx):
+    """exercises/_shared/edge_checks.py, loaded once."""
+    path = ctx.exercise.public_dir.parent / "_shared" / "edge_checks.py"
+    name = f"_proctor_edge_checks_{abs(hash(str(path)))}"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[name] = module
+    return sys.modules[name]
+
+
+@check(points=5, kind="accuracy", budget="accuracy_drop")
+def accuracy_drop(ctx):
+    """fp32 minus int8 accuracy on 2,000 hidden images <= 1.0 point."""
+    return _edge(ctx).accuracy_drop(ctx, "accuracy_drop", N_HIDDEN)
+
+
+@check(points=4, kind="latency", budget="latency")
+def latency(ctx):
+    """One image (batch 1) at most 0.80x the fp32 baseline's time, on fresh hidden images."""
+    return _edge(ctx).latency_batch1(ctx, "latency")
