@@ -13,7 +13,7 @@ import numpy as np
 from proctor.checks import Outcome
 from proctor.measure import Plan, latency_ratio
 from proctor.memory import memory_use
-from proctor.proxy import Proxy
+from proctor.proxy import Proxy, RemoteObject
 from proctor.spec import Budget, ExerciseDir
 
 
@@ -53,14 +53,27 @@ class Context:
         make_args: Callable[[np.random.Generator], tuple],
         budget: str,
         compare: Callable[[Any, Any], None] | None = None,
+        on: tuple[RemoteObject, RemoteObject] | None = None,
     ) -> Outcome:
-        """Time ``function`` against the reference on fresh inputs; see proctor.measure."""
+        """Time ``function`` against the reference on fresh inputs; see proctor.measure.
+
+        ``on=(candidate_obj, reference_obj)`` times a method of two remote objects made by
+        ``ctx.candidate.X()`` and ``ctx.reference.X()`` (e.g. ``Tracker.update``)."""
         if self.reference is None:
             raise NoReference("latency checks need the reference solution (hidden checks only)")
+        handles = None
+        if on is not None:
+            cand_obj, ref_obj = on
+            if not (isinstance(cand_obj, RemoteObject) and isinstance(ref_obj, RemoteObject)
+                    and cand_obj._client is self.candidate.client
+                    and ref_obj._client is self.reference.client):
+                raise TypeError("on= needs (candidate object, reference object) handles")
+            handles = (cand_obj._handle, ref_obj._handle)
         return latency_ratio(
             self.candidate.client, self.reference.client, function, make_args,
             self.rng("latency"), self.budget(budget), compare,
             call_timeout=self.exercise.spec.limits.call_timeout_s, plan=self.plan,
+            handles=handles,
         )
 
     def memory(

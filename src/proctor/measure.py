@@ -322,8 +322,11 @@ class _Stop(Exception):
 
 
 def _timed_run(client: WorkerClient, key: str, function: str,
-               timeout: float) -> tuple[float, list]:
-    client.send({"op": "run", "key": key, "target": function})
+               timeout: float, handle: int | None = None) -> tuple[float, list]:
+    if handle is None:
+        client.send({"op": "run", "key": key, "target": function})
+    else:  # a method of a remote object (e.g. Tracker.update)
+        client.send({"op": "run", "key": key, "target": handle, "method": function})
     t0 = time.perf_counter()
     reply = client.receive(timeout)
     elapsed = time.perf_counter() - t0
@@ -345,8 +348,13 @@ def latency_ratio(
     compare: Callable[[Any, Any], None] | None = None,
     call_timeout: float = 30.0,
     plan: Plan = Plan(),
+    handles: tuple[int, int] | None = None,
 ) -> Outcome:
-    """Measure candidate/reference time of ``function`` and judge it against ``budget.max``."""
+    """Measure candidate/reference time of ``function`` and judge it against ``budget.max``.
+
+    With ``handles`` (candidate's, reference's), ``function`` is a method of those remote
+    objects, so stateful interfaces (a tracker's ``update``) are timed the same way."""
+    hc, hr = handles if handles is not None else (None, None)
     limit = float(budget.max)
     compare = compare or same_result
     started = time.monotonic()
@@ -411,7 +419,7 @@ def latency_ratio(
             if side == "c":
                 limit_s = ceiling(n_calls)
                 try:
-                    elapsed, out = _timed_run(candidate, keys[h], function, limit_s)
+                    elapsed, out = _timed_run(candidate, keys[h], function, limit_s, hc)
                 except WorkerError as exc:
                     if exc.status == "timeout" and limit_s < call_timeout * n_calls - 1e-9:
                         ref_ms = 1000 * statistics.median(ref_wall_per_call)
@@ -421,7 +429,8 @@ def latency_ratio(
                                     "(its worker is restarted for later checks)") from None
                     raise
             else:
-                elapsed, out = _timed_run(reference, keys[h], function, call_timeout * n_calls)
+                elapsed, out = _timed_run(reference, keys[h], function,
+                                          call_timeout * n_calls, hr)
                 ref_wall_per_call.append(elapsed / n_calls)
             wall[side] += elapsed
             outs[side].extend(out)
