@@ -1,6 +1,10 @@
 """Regenerate samples/: candidate-shaped submissions for the demo, built from the
 starter notebooks with a reference solution pasted into the starter cell.
 
+A pick may be a solution folder (``accepted/reference``: ``solution.py`` plus saved
+files in ``artifacts/<id>/``, or ``weights_from`` in its ``expect.toml``); its files are
+copied to the sample's ``artifacts/<id>/``, as a candidate would submit them.
+
     .venv/bin/python scripts/make_samples.py
 """
 
@@ -8,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import tomllib
 from pathlib import Path
 
 import nbformat
@@ -20,6 +25,7 @@ SAMPLES = {
     "strong": {
         "box_ops": "accepted/reference.py",
         "connected_components": "accepted/reference.py",
+        "detection": "accepted/reference",
     },
     # a flawed one: a tie-order bug, a slow-but-correct labeller, the rest not attempted
     "flawed": {
@@ -37,6 +43,20 @@ def notebook_with(library: Library, exercise_id: str, solution: Path) -> str:
     return nbformat.writes(nb) + "\n"
 
 
+def solution_files(library: Library, exercise_id: str, rel: str) -> tuple[Path, Path | None]:
+    """The solution's code file and the folder of its saved files (None if it has none)."""
+    sol = library.root / "reference_solutions" / exercise_id / rel
+    if sol.is_file():
+        return sol, None
+    artifacts = sol / "artifacts" / exercise_id
+    expect = sol / "expect.toml"
+    if expect.is_file():
+        weights_from = tomllib.loads(expect.read_text()).get("weights_from")
+        if weights_from:
+            artifacts = sol.parent.parent / weights_from / "artifacts" / exercise_id
+    return sol / "solution.py", (artifacts if artifacts.is_dir() else None)
+
+
 def main() -> int:
     library = Library.find(Path(__file__).resolve().parents[1])
     out = library.root / "samples"
@@ -45,8 +65,10 @@ def main() -> int:
         shutil.rmtree(dest, ignore_errors=True)
         (dest / "notebooks").mkdir(parents=True)
         for ex_id, rel in picks.items():
-            sol = library.root / "reference_solutions" / ex_id / rel
+            sol, artifacts = solution_files(library, ex_id, rel)
             (dest / "notebooks" / f"{ex_id}.ipynb").write_text(notebook_with(library, ex_id, sol))
+            if artifacts is not None:
+                shutil.copytree(artifacts, dest / "artifacts" / ex_id)
         print(f"wrote {dest}")
     return 0
 

@@ -64,7 +64,8 @@ def test_public_accuracy_matches_record(model, meta, public_subset) -> None:
     x, y = public_subset
     acc = B.accuracy(model, torch.from_numpy(x), torch.from_numpy(y))
     recorded = meta["public"]["accuracy_torch"]
-    print(f"public accuracy on {PUBLIC_SUBSET}: {acc:.4f} (recorded on {B.PUBLIC_N}: {recorded:.4f})")
+    print(f"public accuracy on {PUBLIC_SUBSET}: {acc:.4f} "
+          f"(recorded on {B.PUBLIC_N}: {recorded:.4f})")
     assert abs(acc - recorded) <= 0.03
     assert 0.8 < recorded < 0.97
 

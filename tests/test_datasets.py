@@ -11,7 +11,6 @@ import pytest
 
 from proctor import datasets as D
 
-
 # ---------------------------------------------------------------------------
 # classification
 # ---------------------------------------------------------------------------
@@ -132,11 +131,11 @@ def test_detection_is_deterministic_and_prefix() -> None:
     xb, tb = D.detection(12, seed=9)
     xc, tc = D.detection(5, seed=9)
     assert xa.tobytes() == xb.tobytes()
-    for a, b in zip(ta, tb):
+    for a, b in zip(ta, tb, strict=True):
         assert a["boxes"].tobytes() == b["boxes"].tobytes()
         assert a["labels"].tobytes() == b["labels"].tobytes()
     assert np.array_equal(xa[:5], xc)
-    for a, c in zip(ta[:5], tc):
+    for a, c in zip(ta[:5], tc, strict=True):
         assert np.array_equal(a["boxes"], c["boxes"])
 
 
@@ -150,11 +149,11 @@ def test_detection_boxes_are_tight() -> None:
     """Re-render every object's mask from its parameters: the box must be its
     exact pixel extent (all mask pixels inside, and touching all four sides)."""
     size = 96
-    x, targets, params = D.detection_with_params(40, seed=21, size=size)
+    _, targets, params = D.detection_with_params(40, seed=21, size=size)
     n_obj = 0
-    for img, t, objs in zip(x, targets, params):
+    for t, objs in zip(targets, params, strict=True):
         assert len(objs) == len(t["labels"])
-        for box, label, o in zip(t["boxes"], t["labels"], objs):
+        for box, label, o in zip(t["boxes"], t["labels"], objs, strict=True):
             assert o["kind"] == label
             m = D.shape_mask(o["kind"], o["cx"], o["cy"], o["radius"], o["angle"], size, size)
             ys, xs = np.nonzero(m)
@@ -175,7 +174,7 @@ def test_detection_objects_are_drawn() -> None:
     outside the box on average (guards against boxes for invisible objects)."""
     size = 96
     x, targets, params = D.detection_with_params(20, seed=5, size=size)
-    for img, objs in zip(x, params):
+    for img, objs in zip(x, params, strict=True):
         for o in objs[-1:]:  # the last object is drawn on top of the others
             m = D.shape_mask(o["kind"], o["cx"], o["cy"], o["radius"], o["angle"], size, size)
             inside = img[m].astype(np.float64).mean(axis=0)

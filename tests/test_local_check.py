@@ -172,11 +172,25 @@ def test_starter_reports_not_implemented(ex, tmp_path):
     assert f"0/{len(results)} public checks pass" in table
 
 
+def reference_code(ex, bundle_dir: Path) -> str:
+    """The accepted reference's code; a reference folder's saved files (weights) are copied
+    to the bundle's artifacts/<id>/, where a candidate's notebook keeps them."""
+    single = ex.solutions_dir / "accepted" / "reference.py"
+    if single.is_file():
+        return single.read_text()
+    folder = ex.solutions_dir / "accepted" / "reference"
+    saved = folder / "artifacts" / ex.id
+    if saved.is_dir():
+        shutil.copytree(saved, bundle_dir / "artifacts" / ex.id, dirs_exist_ok=True)
+    return (folder / "solution.py").read_text()
+
+
 @pytest.mark.parametrize("ex", CODE, ids=[e.id for e in CODE])
-def test_reference_passes_every_public_check(ex, tmp_path):
+def test_reference_passes_every_public_check(ex, tmp_path, monkeypatch):
     out = tmp_path / "bundle"
     bundle.build(LIB, out, [ex.id])
-    ref = (ex.solutions_dir / "accepted" / "reference.py").read_text()
+    monkeypatch.setenv("PROCTOR_BUNDLE", str(out))  # artifact_dir(...) -> out/artifacts/<id>
+    ref = reference_code(ex, out)
     results = local_check.run_public(ex.id, _ns(ex.starter, ref), out)
     assert [r.status for r in results] == ["pass"] * len(results), results
     assert all(not r.hidden for r in results)

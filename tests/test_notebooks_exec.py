@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 from pathlib import Path
 
 import nbformat
@@ -53,6 +54,19 @@ async def _execute(nb_path: Path, limit: asyncio.Semaphore) -> nbformat.Notebook
         return nb
 
 
+def reference_code(ex, bundle_dir: Path) -> str:
+    """The accepted reference's code; a reference folder's saved files (weights) are copied
+    to the bundle's artifacts/<id>/, where a candidate's notebook keeps them."""
+    single = ex.solutions_dir / "accepted" / "reference.py"
+    if single.is_file():
+        return single.read_text()
+    folder = ex.solutions_dir / "accepted" / "reference"
+    saved = folder / "artifacts" / ex.id
+    if saved.is_dir():
+        shutil.copytree(saved, bundle_dir / "artifacts" / ex.id, dirs_exist_ok=True)
+    return (folder / "solution.py").read_text()
+
+
 @pytest.fixture(scope="module")
 def executed(bundle_dir) -> dict:
     """Every notebook of this module, run concurrently (one kernel each): the starters as
@@ -65,7 +79,7 @@ def executed(bundle_dir) -> dict:
         starter = [c for c in nb.cells if c.cell_type == "code"
                    and c.source.strip() == ex.starter.strip()]
         assert len(starter) == 1, f"{ex.id}: the starter cell holds exactly starter.py"
-        starter[0].source = (ex.solutions_dir / "accepted" / "reference.py").read_text()
+        starter[0].source = reference_code(ex, bundle_dir)
         path = bundle_dir / "notebooks" / f"_ref_{ex.id}.ipynb"
         nbformat.write(nb, path)
         jobs["reference", ex.id] = path

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "reference_solutions"
 EXERCISES = ROOT / "exercises"
 
-TRACKING_REJECTED = ("greedy_no_motion", "drop_on_miss", "new_id_every_frame")
+TRACKING_REJECTED = ("greedy_no_motion", "drop_on_miss", "new_id_every_frame", "python_loops")
 GEOMETRY_REJECTED = ("no_normalisation", "no_ransac", "threshold_squared", "loop_per_point")
 
 # Recommended thresholds (see reference_solutions/<id>/NOTES.md for the measurements).

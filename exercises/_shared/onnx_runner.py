@@ -150,6 +150,9 @@ def _safe_location(base: Path, location: str, tensor: str) -> Path:
     if "\\" in location or "\0" in location or ":" in location:
         raise ValueError(f"{what} must be a plain relative path inside the artifact "
                          "folder (no backslashes, colons or NUL)")
+    if "*" in location or "_ORT_" in location.upper():
+        # onnxruntime reads "*/_ORT_MEM_ADDR_/*" as "the data is at this memory address"
+        raise ValueError(f"{what} is one of onnxruntime's in-memory markers, not a file")
     if os.path.isabs(location) or location.startswith("~"):
         raise ValueError(f"{what} is an absolute path; external data must sit inside the "
                          "artifact folder, next to the model, under a relative name")
@@ -358,6 +361,8 @@ def describe() -> dict:
     (sum of those numel, each stored tensor once).
     """
     state = _load()
+    if "describe" in state:
+        return state["describe"]
     model, base = state["model"], state["base"]
     inits = {t.name for t in model.graph.initializer}
     tensors, total, nonzero = [], 0, 0
@@ -385,7 +390,7 @@ def describe() -> dict:
         if w["stored"] is not None and w["stored"] not in seen:
             seen.add(w["stored"])
             weight_params += w["numel"]
-    return {
+    state["describe"] = {
         "file": state["path"].name,
         "ir_version": int(model.ir_version),
         "producer": f"{model.producer_name} {model.producer_version}".strip(),
@@ -401,3 +406,4 @@ def describe() -> dict:
         "weights": weights,
         "weight_parameters": weight_params,
     }
+    return state["describe"]

@@ -25,6 +25,7 @@ NUM_CLASSES = 3  # 0 circle, 1 square, 2 triangle
 TRAIN_SEED, VAL_SEED = 2024, 2025
 STRIDE = 4
 WEIGHTS = artifact_dir("detection") / "model.pt"
+TRAIN = False  # set True to train (minutes); grading never trains, whatever this says
 
 
 def conv_bn_relu(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
@@ -74,7 +75,7 @@ def loss_fn(out: torch.Tensor, batch_targets) -> torch.Tensor:
     raise NotImplementedError
 
 
-def train(model: nn.Module, images: np.ndarray, targets: list[dict], steps: int = 3000,
+def train(model: nn.Module, images: np.ndarray, targets: list[dict], steps: int = 4500,
           batch_size: int = 16, lr: float = 3e-3) -> nn.Module:
     """A plain training loop (add augmentation, a schedule, checkpoints as you see fit)."""
     x_all = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
@@ -105,7 +106,7 @@ def predict(images: np.ndarray) -> list[dict]:
     raise NotImplementedError
 
 
-if not is_grading():
+if TRAIN and not is_grading():
     torch.set_num_threads(2)
     train_images, train_targets = detection(8000, TRAIN_SEED)
     val_images, val_targets = detection(200, VAL_SEED)

@@ -14,7 +14,7 @@ NUM_CLASSES = len(DETECTION_CLASS_NAMES)
 HIDDEN_IMAGES = 400
 EVAL_BATCH = 50
 LATENCY_BATCH = 8
-TIMED_AP50_MIN = 0.5  # sanity bar for the outputs of timed calls (8 images each)
+TIMED_RECALL_MIN = 0.5  # sanity bar for the outputs of timed calls (8 images each)
 
 
 def _hidden_split(ctx):
@@ -40,7 +40,7 @@ def _ap_outcome(ctx, key, label):
                 "AP75": round(r["AP75"], 4), "AR100": round(r["AR100"], 4),
                 "per_class_AP50": [round(a, 4) for a in r["per_class_AP50"]],
                 "images": r["images"], "objects": r["gt"], "detections": r["detections"]}
-    value = r[key.upper()] if key != "ap" else r["AP"]
+    value = r["AP50"] if key == "ap50" else r["AP"]
     text = (f"{label} {value:.3f} on {r['images']} hidden images ({r['gt']} objects; "
             f"AP@0.5 {r['AP50']:.3f}, AP@0.75 {r['AP75']:.3f}, AP@[.5:.95] {r['AP']:.3f}, "
             f"AR@100 {r['AR100']:.3f}; AP@0.5 per class: {per})")
@@ -110,7 +110,11 @@ def ap(ctx):
 @check(points=4, kind="latency", budget="predict_latency")
 def predict_latency(ctx):
     """predict on batches of 8 fresh hidden images, relative to the reference, both on one
-    core; each timed call's output must be well-formed and reach AP@0.5 >= 0.5 on its batch."""
+    core; each timed call's output must be well-formed and find at least half of its batch's
+    objects (recall at IoU 0.5: real work, whatever the scores)."""
+    images, _ = detection(EVAL_BATCH, int(ctx.rng("warm-up").integers(2**31)))
+    for side in (ctx.candidate, ctx.reference):  # the same history on both sides
+        side.predict(images)
     pending = deque()
 
     def make(rng):
@@ -122,9 +126,9 @@ def predict_latency(ctx):
         targets = pending.popleft()
         preds = as_detections(got, len(targets), NUM_CLASSES, "timed predict(batch of 8)")
         r = evaluate(preds, targets, NUM_CLASSES)
-        assert r["AP50"] >= TIMED_AP50_MIN, (
-            f"timed call scored AP@0.5 {r['AP50']:.3f} on its batch (sanity bar "
-            f"{TIMED_AP50_MIN})")
+        assert r["AR50"] >= TIMED_RECALL_MIN, (
+            f"timed call found {r['AR50']:.0%} of its batch's objects at IoU 0.5 (sanity "
+            f"bar {TIMED_RECALL_MIN:.0%})")
 
     return ctx.latency("predict", make, budget="predict_latency", compare=compare)
 

@@ -87,9 +87,11 @@ def _is_solution_ref(ex: ExerciseDir, rel: object) -> bool:
     return rel.split("/")[0] in ("accepted", "rejected") and (ex.solutions_dir / rel).is_dir()
 
 
-def _tree_digest(root: Path | None) -> str:
+def _tree_digest(root: Path | None, skip_code: bool = False) -> str:
     h = hashlib.sha256()
     for p in sorted(root.rglob("*")) if root is not None else []:
+        if skip_code and (p.suffix in (".py", ".pyc") or "__pycache__" in p.parts):
+            continue
         if p.is_file():
             h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes())
     return h.hexdigest()
@@ -106,10 +108,17 @@ def _entry(path: Path, *names: str) -> Path:
 
 def build_artifact(ex: ExerciseDir, sol: Solution, cache: Path,
                    start_from: Path | None = None) -> Path:
-    """Run a solution's build script once per content (the script, and the files of
-    ``start_from``, copied in first); return the artifact dir."""
+    """Run a solution's build script once per content (the script, the files of
+    ``start_from``, copied in first, and for an artifact exercise the data files of its
+    ``reference_artifact`` dir, which builds derive from: a retrained baseline rebuilds);
+    return the artifact dir."""
     script = _entry(sol.path, "build.py")
-    digest = hashlib.sha256(script.read_bytes() + _tree_digest(start_from).encode()).hexdigest()
+    inputs = None
+    if ex.spec.kind == "artifact" and ex.spec.reference_artifact:
+        inputs = (ex.public_dir / ex.spec.reference_artifact).resolve()
+        inputs = inputs if inputs.is_dir() else inputs.parent
+    digest = hashlib.sha256(script.read_bytes() + _tree_digest(start_from).encode()
+                            + _tree_digest(inputs, skip_code=True).encode()).hexdigest()
     digest = digest[:16]
     out = cache / ex.id / f"{sol.name.replace('/', '__')}-{digest}"
     if (out / ".complete").is_file():

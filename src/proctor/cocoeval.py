@@ -79,8 +79,9 @@ def evaluate(predictions: Sequence[Mapping[str, Any]], targets: Sequence[Mapping
     ``targets[i]`` has ``boxes`` [G, 4] xyxy and ``labels`` [G].  Labels are
     class indices ``0 .. num_classes - 1`` (default: inferred from both sides).
 
-    Returns ``AP`` (mean over IoU 0.50:0.05:0.95), ``AP50``, ``AP75``, ``AR100``
-    (all in [0, 1], or ``nan`` when the split has no ground truth at all),
+    Returns ``AP`` (mean over IoU 0.50:0.05:0.95), ``AP50``, ``AP75``, ``AR100`` (recall
+    with 100 detections per image, mean over the same IoUs), ``AR50`` (recall at IoU 0.5;
+    ignores scores) — all in [0, 1], or ``nan`` when the split has no ground truth at all —
     ``per_class_AP50`` (list, ``nan`` for classes absent from the ground truth),
     and the counts ``images``, ``gt``, ``detections`` (after the 100-per-image cut).
     """
@@ -114,7 +115,7 @@ def evaluate(predictions: Sequence[Mapping[str, Any]], targets: Sequence[Mapping
     out: dict[str, Any] = {"images": len(images), "gt": len(gts), "detections": len(dts)}
     if not gts:
         nan = float("nan")
-        return {**out, "AP": nan, "AP50": nan, "AP75": nan, "AR100": nan,
+        return {**out, "AP": nan, "AP50": nan, "AP75": nan, "AR100": nan, "AR50": nan,
                 "per_class_AP50": [nan] * len(cats)}
     gt_coco = _coco(images, gts, cats)
     dt_coco = _coco(images, dts, cats)
@@ -133,8 +134,11 @@ def evaluate(predictions: Sequence[Mapping[str, Any]], targets: Sequence[Mapping
     for k in range(len(cats)):
         col = prec[:, k]
         per_class.append(float(col.mean()) if (col > -1).all() else float("nan"))
+    # recall[T, K, A, M] at IoU 0.5, all areas, 100 dets; -1 for classes without ground truth
+    rec50 = ev.eval["recall"][0, :, 0, -1]
+    rec50 = float(rec50[rec50 > -1].mean()) if (rec50 > -1).any() else 0.0
     out.update({"AP": max(stats[0], 0.0), "AP50": max(stats[1], 0.0),
-                "AP75": max(stats[2], 0.0), "AR100": max(stats[8], 0.0),
+                "AP75": max(stats[2], 0.0), "AR100": max(stats[8], 0.0), "AR50": rec50,
                 "per_class_AP50": per_class})
     return out
 

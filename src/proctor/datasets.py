@@ -76,11 +76,11 @@ CLS_SIZE: int = 64
 # that "square" (axis aligned) and "diamond" (square at 45 deg) stay distinct.
 _CLS_MAX_ROT = np.deg2rad(15.0)
 # Shape radius range (pixels) for classification; shapes span 2r pixels.
-_CLS_R_MIN, _CLS_R_MAX = 7.0, 20.0
+_CLS_R_MIN, _CLS_R_MAX = 6.0, 20.0
 # Contrast (L2 distance in RGB) between background and shape colour.
-_CLS_CONTRAST = (55.0, 150.0)
+_CLS_CONTRAST = (40.0, 140.0)
 # Gaussian pixel-noise sigma range.
-_CLS_NOISE = (4.0, 22.0)
+_CLS_NOISE = (6.0, 28.0)
 # Clutter slots per image: each slot is active with some probability, but the
 # number of random draws per image is fixed (needed for the prefix property).
 _N_LINES = 5
@@ -381,7 +381,7 @@ def classification(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     ``labels`` int64 ``[n]`` in ``[0, 8)`` indexing :data:`CLASS_NAMES`.
 
     Each image: gradient background, clutter under the shape, one shape with
-    random centre / radius (7-20 px) / rotation (+-15 deg) / colour, clutter
+    random centre / radius (6-20 px) / rotation (+-15 deg) / colour, clutter
     over the shape, Gaussian noise.  Difficulty is tuned so that the shipped
     baseline CNN reaches roughly 0.9 accuracy: high enough to be a sensible
     model, low enough that int8 quantization or pruning damage is measurable.
@@ -488,8 +488,9 @@ def detection(n: int, seed: int, size: int = 96) -> tuple[np.ndarray, list[dict[
 
     Each image holds 1-6 objects (circle / square / triangle) with box sides
     of about 8-40 px, any rotation, pairwise box IoU <= 0.3 and at most half
-    of either box inside the other (overlap happens, heavy occlusion does not), over a gradient background with line/blob
-    clutter and Gaussian noise.  Objects lie fully inside the image.
+    of either box inside the other (overlap happens, heavy occlusion does
+    not), over a gradient background with line/blob clutter and Gaussian
+    noise.  Objects lie fully inside the image.
 
     Deterministic: same arguments give byte-identical output; a smaller ``n``
     gives a prefix of a larger one.

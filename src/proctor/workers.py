@@ -30,7 +30,7 @@ def config_for(spec: Exercise, artifact_dir: Path | None, unsafe: bool,
     seen_at: str | None = None
     if artifact_dir is not None:
         if unsafe:  # no sandbox, nothing to bind: the worker sees the host path
-            seen_at = str(artifact_dir)
+            seen_at = str(artifact_dir.resolve())  # the worker's cwd is not ours
         else:
             seen_at = f"{ARTIFACTS_IN_SANDBOX}/{spec.id}"
             binds.append((str(artifact_dir.resolve()), seen_at))
