@@ -28,6 +28,7 @@ demo: setup
 test: setup
 	$(PY) -m ruff check src tests benchmarks scripts exercises graders reference_solutions
 	$(PY) -m proctor notebooks --check
+	$(PY) -m proctor calibrate
 	$(PY) -m pytest -q tests
 
 calibrate: setup

@@ -26,11 +26,16 @@ SAMPLES = {
         "box_ops": "accepted/reference.py",
         "connected_components": "accepted/reference.py",
         "detection": "accepted/reference",
+        "tracking": "accepted/reference.py",
+        "geometry": "accepted/reference.py",
     },
-    # a flawed one: a tie-order bug, a slow-but-correct labeller, the rest not attempted
+    # a flawed one: a tie-order bug, a slow labeller, a tracker without motion model, a
+    # wrong inlier threshold; detection and the edge track not attempted
     "flawed": {
         "box_ops": "rejected/tie_order/solution.py",
         "connected_components": "rejected/python_union_find/solution.py",
+        "tracking": "rejected/greedy_no_motion/solution.py",
+        "geometry": "rejected/threshold_squared/solution.py",
     },
 }
 

@@ -77,11 +77,11 @@ class Tracker:
             det_boxes = dets[:, :4].tolist()
             iou = np.array([[_iou_one(a, b) for b in det_boxes] for a in boxes])
             r, c = linear_sum_assignment(1.0 - iou)
-            for i, j in zip(r, c):
+            for i, j in zip(r, c, strict=True):
                 if iou[i, j] >= IOU_MIN:
                     rows.append(i)
                     cols.append(j)
-        for i, j in zip(rows, cols):
+        for i, j in zip(rows, cols, strict=True):
             self.tracks[i].update(_z(dets[j, :4]))
             out[j] = self.tracks[i].id
         matched = set(rows)
