@@ -168,6 +168,11 @@ def train(args: argparse.Namespace) -> dict:
 
     model.eval()
     torch_acc = B.accuracy(model, x_pub_t, y_pub_t)
+    # The public split has the prefix property, so the first 500 images are
+    # what ``classification(500, PUBLIC_SEED)`` returns: recorded so quick
+    # checks on 500 images compare like with like (sampling noise between
+    # 500 and 2000 images is ~0.015 at 0.9 accuracy).
+    torch_acc_500 = B.accuracy(model, x_pub_t[:500], y_pub_t[:500])
     result = {
         "architecture": "proctor.baseline.BaselineCNN",
         "widths": list(B.WIDTHS),
@@ -179,7 +184,8 @@ def train(args: argparse.Namespace) -> dict:
                   "batch_size": args.batch_size, "lr": args.lr,
                   "weight_decay": args.weight_decay, "label_smoothing": args.label_smoothing,
                   "torch_seed": args.seed, "num_threads": args.threads},
-        "public": {"seed": B.PUBLIC_SEED, "n": B.PUBLIC_N, "accuracy_torch": torch_acc},
+        "public": {"seed": B.PUBLIC_SEED, "n": B.PUBLIC_N, "accuracy_torch": torch_acc,
+                   "accuracy_torch_first_500": torch_acc_500},
         "train_seconds": round(train_seconds, 1),
         "data_seconds": round(data_seconds, 1),
         "history": history,

@@ -63,11 +63,16 @@ def test_meta_records_seeds(meta: dict) -> None:
 def test_public_accuracy_matches_record(model, meta, public_subset) -> None:
     x, y = public_subset
     acc = B.accuracy(model, torch.from_numpy(x), torch.from_numpy(y))
-    recorded = meta["public"]["accuracy_torch"]
-    print(f"public accuracy on {PUBLIC_SUBSET}: {acc:.4f} "
-          f"(recorded on {B.PUBLIC_N}: {recorded:.4f})")
+    # datasets.classification has the prefix property, so these are the first
+    # 500 images of the recorded public split; compare with the figure
+    # recorded on exactly those images.
+    recorded = meta["public"]["accuracy_torch_first_500"]
+    full = meta["public"]["accuracy_torch"]
+    print(f"public accuracy on {PUBLIC_SUBSET}: {acc:.4f} (recorded {recorded:.4f}; "
+          f"on all {B.PUBLIC_N}: {full:.4f})")
     assert abs(acc - recorded) <= 0.03
-    assert 0.8 < recorded < 0.97
+    assert abs(full - recorded) <= 0.06  # sampling noise only
+    assert 0.8 < full < 0.97
 
 
 def test_onnx_matches_torch(model, public_subset) -> None:
