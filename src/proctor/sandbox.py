@@ -642,7 +642,10 @@ def _check_spec(spec: SandboxSpec) -> list[tuple[str, str]]:
         dest = os.path.normpath(dest)
         if os.path.normpath(host) == "/" or dest == "/":
             raise ValueError("binding the host root (or onto /) is not allowed")
-        if any(dest == r or dest.startswith(r + "/") for r in RESERVED_DESTS):
+        # Under /tmp is allowed (a checkout or venv may live there): the bind is mounted
+        # after the /tmp tmpfs, on a mountpoint created inside it.
+        if dest == "/tmp" or any(dest == r or dest.startswith(r + "/")
+                                 for r in RESERVED_DESTS if r != "/tmp"):
             raise ValueError(f"{dest} is managed by the sandbox and cannot be bound over")
         if not os.path.exists(host):
             raise FileNotFoundError(f"bind source does not exist: {host}")
@@ -667,7 +670,7 @@ def _bwrap_args(bwrap: str, ver: tuple, argv: list[str], spec: SandboxSpec,
           *size, "--tmpfs", "/scratch",
           *size, "--tmpfs", "/tmp"]
     dests = [d for _, d in binds]
-    made: set[str] = set()
+    made: set[str] = {"/tmp"}  # the tmpfs above; binds may be mounted inside it
     for (_host, dest), src in zip(binds, sources, strict=True):
         parent = os.path.dirname(dest)
         chain = []
