@@ -155,7 +155,7 @@ def test_public_checks_on_the_fp32_baseline(tmp_path, monkeypatch, ex_id, expect
         assert results["model_size"].measured["ratio"] == 1.0
         assert "float32" in results["int8_weights"].message
     if ex_id == "prune":
-        assert "247,352" in results["parameters"].message
+        assert "135,400" in results["parameters"].message
     if ex_id == "onnx_export":
         assert "uint8" in results["io_contract"].message
     assert "PROCTOR_EXERCISE" not in __import__("os").environ

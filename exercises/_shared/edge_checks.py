@@ -251,14 +251,16 @@ def accuracy_drop(ctx, budget_name: str, n: int):
     return Outcome("pass" if ok else "fail", msg, measured, budget.as_dict())
 
 
-def latency_batch1(ctx, budget_name: str, pool: int = 256):
-    """ctx.latency of ``logits`` on single preprocessed hidden images (fresh per call:
-    a pool image with +-1 grey-level noise), candidate vs the fp32 baseline."""
+def latency(ctx, budget_name: str, batch: int = 1, repeat: int = 8, pool: int = 256):
+    """ctx.latency of ``logits`` on ``batch`` preprocessed hidden images per call, each call
+    running the model ``repeat`` times on its input (the runner's ``repeat``: the pipe's
+    fixed cost per call would otherwise pull every ratio towards 1).  Inputs are fresh for
+    every call: pool images with +-1 grey-level noise.  Candidate vs the baseline."""
     images, _ = hidden_split(ctx, pool, "latency")
 
     def make(rng):
-        img = images[rng.integers(len(images))].astype(np.int16)
-        img += rng.integers(-1, 2, img.shape, dtype=np.int16)
-        return (preprocess(np.clip(img, 0, 255).astype(np.uint8)[None]),)
+        pick = images[rng.integers(len(images), size=batch)].astype(np.int16)
+        pick += rng.integers(-1, 2, pick.shape, dtype=np.int16)
+        return (preprocess(np.clip(pick, 0, 255).astype(np.uint8)), repeat)
 
     return ctx.latency("logits", make, budget=budget_name, compare=plausible_output)

@@ -7,8 +7,6 @@ The model is served by ``exercises/_shared/onnx_runner.py`` (``ctx.candidate.log
 import sys
 import types
 
-import numpy as np
-
 from proctor.checks import check
 
 

@@ -3,7 +3,6 @@
 import os
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -12,8 +11,9 @@ from proctor.candidate import artifact_dir, is_grading
 from proctor.datasets import classification
 
 # The bundle's shared files: the trained baseline (.pt, .onnx) and its record (.json).
-_cwd = Path.cwd()
-BUNDLE = Path(os.environ.get("PROCTOR_BUNDLE") or (_cwd.parent if _cwd.name == "notebooks" else _cwd))
+_cwd = Path.cwd()  # the bundle folder, or its notebooks/ folder
+BUNDLE = Path(os.environ.get("PROCTOR_BUNDLE") or (_cwd.parent if _cwd.name == "notebooks"
+                                                   else _cwd))
 SHARED = BUNDLE / "exercises" / "_shared"
 OUT = artifact_dir("prune") / "model.onnx"  # what is graded
 

@@ -11,6 +11,7 @@ import types
 from proctor.checks import check
 
 N_HIDDEN = 2000
+BATCH = 1
 
 
 def _edge(ctx):
@@ -34,4 +35,4 @@ def accuracy_drop(ctx):
 @check(points=5, kind="latency", budget="latency")
 def latency(ctx):
     """One image (batch 1) at most 0.60x the baseline's time, on fresh hidden images."""
-    return _edge(ctx).latency_batch1(ctx, "latency")
+    return _edge(ctx).latency(ctx, "latency", batch=BATCH)

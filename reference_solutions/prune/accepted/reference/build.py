@@ -1,12 +1,15 @@
 """Accepted: structured L1 filter pruning to half the width of every conv block, then a
-short fine-tune with knowledge distillation from the baseline, exported like the baseline.
+short fine-tune, exported like the baseline.
 
 1. For each conv block keep the half of the output filters with the largest L1 norm
    (Li et al., "Pruning Filters for Efficient ConvNets", 2017), slicing the conv's output
    channels, its BatchNorm, and the next conv's (or the classifier's) input channels:
-   widths (24, 48, 96, 96, 128) -> (12, 24, 48, 48, 64), 0.25x the parameters and the MACs.
-2. Fine-tune on the public training generator (``TRAIN_SEED``) with hard labels plus the
-   baseline's soft targets (temperature T), AdamW with a one-cycle schedule, horizontal flips.
+   widths (16, 32, 64, 64, 128) -> (8, 16, 32, 32, 64), 0.25x the parameters and the MACs
+   (widths stay multiples of 8: ONNX Runtime's blocked conv kernels like them).
+2. Fine-tune on the public training generator (``TRAIN_SEED``, more images than the
+   baseline saw: fresh data is free here), the baseline's recipe in short: AdamW with a
+   one-cycle schedule, label smoothing, horizontal flips.  (Distillation from the baseline
+   was tried: no better at this budget, and the teacher's forward passes cost time.)
 3. Export with the TorchScript exporter: input ``input`` float32 [B, 3, 64, 64] (dynamic B),
    output ``logits``, opset 17 -- the baseline's I/O.
 
@@ -32,11 +35,11 @@ from proctor.datasets import classification
 SHARED = Path.cwd() / "exercises" / "_shared"
 KEEP = 0.5
 CONV_BLOCKS = (0, 2, 4, 5, 7)  # indexes in model.features
-N_TRAIN = int(os.environ.get("PRUNE_N_TRAIN", 12000))
-EPOCHS = int(os.environ.get("PRUNE_EPOCHS", 2))
+N_TRAIN = int(os.environ.get("PRUNE_N_TRAIN", 20000))
+EPOCHS = int(os.environ.get("PRUNE_EPOCHS", 3))
 BATCH = 64
 LR = 3e-3
-T, ALPHA = 4.0, 0.7  # distillation temperature, weight of the soft-target loss
+LABEL_SMOOTHING = 0.05
 SEED = 0
 
 
@@ -65,7 +68,7 @@ def prune(model: nn.Module, keep: float) -> nn.Module:
     return small
 
 
-def fine_tune(student: nn.Module, teacher: nn.Module) -> None:
+def fine_tune(student: nn.Module) -> None:
     images, labels = classification(N_TRAIN, baseline.TRAIN_SEED)
     x_all = baseline.preprocess(images)
     y_all = torch.from_numpy(labels)
@@ -74,7 +77,6 @@ def fine_tune(student: nn.Module, teacher: nn.Module) -> None:
     opt = torch.optim.AdamW(student.parameters(), lr=LR, weight_decay=5e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LR, pct_start=0.2,
                                                 total_steps=EPOCHS * steps_per_epoch)
-    teacher.eval()
     t0 = time.perf_counter()
     for epoch in range(EPOCHS):
         student.train()
@@ -84,17 +86,12 @@ def fine_tune(student: nn.Module, teacher: nn.Module) -> None:
             xb, yb = x_all[idx], y_all[idx]
             flip = torch.rand(len(idx), generator=gen) < 0.5
             xb[flip] = xb[flip].flip(-1)
-            with torch.no_grad():
-                soft = F.softmax(teacher(xb) / T, dim=1)
-            out = student(xb)
-            loss = ((1 - ALPHA) * F.cross_entropy(out, yb)
-                    + ALPHA * T * T * F.kl_div(F.log_softmax(out / T, dim=1), soft,
-                                               reduction="batchmean"))
+            loss = F.cross_entropy(student(xb), yb, label_smoothing=LABEL_SMOOTHING)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
-        print(f"epoch {epoch + 1}/{EPOCHS}: loss {float(loss):.3f} "
+        print(f"epoch {epoch + 1}/{EPOCHS}: loss {loss.item():.3f} "
               f"[{time.perf_counter() - t0:.0f} s]", flush=True)
     student.eval()
 
@@ -122,9 +119,8 @@ def main(out: Path) -> None:
     _tune_malloc()
     torch.manual_seed(SEED)
     torch.set_num_threads(min(2, os.cpu_count() or 1))
-    teacher = baseline.load_baseline(SHARED / "baseline_cnn.pt")
-    student = prune(teacher, KEEP)
-    fine_tune(student, teacher)
+    student = prune(baseline.load_baseline(SHARED / "baseline_cnn.pt"), KEEP)
+    fine_tune(student)
     export(student, out / "model.onnx")
 
 
