@@ -167,5 +167,5 @@ def test_checks_modules_load_helpers_without_bytecode():
     for ex_id in EDGE:
         for path in (ROOT / "exercises" / ex_id / "checks.py",
                      ROOT / "graders" / ex_id / "checks.py"):
-            assert "def _edge(ctx):" in path.read_text(), path
+            assert "def _edge(ctx):" in path.read_text() or "def _helpers(ctx):" in path.read_text()
     assert "edge_checks" not in sys.modules

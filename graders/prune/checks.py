@@ -14,8 +14,8 @@ N_HIDDEN = 2000
 BATCH = 1
 
 
-def _edge(ctx):
-    """exercises/_shared/edge_checks.py, loaded once (no bytecode written next to it)."""
+def _helpers(ctx):
+    """The public helper module, for these hidden checks (loaded once, no bytecode)."""
     path = ctx.exercise.public_dir.parent / "_shared" / "edge_checks.py"
     key = f"_proctor_edge_checks:{path}"
     if key not in sys.modules:
@@ -29,10 +29,10 @@ def _edge(ctx):
 @check(points=6, kind="accuracy", budget="accuracy_drop")
 def accuracy_drop(ctx):
     """Baseline minus pruned accuracy on 2,000 hidden images <= 3.0 points."""
-    return _edge(ctx).accuracy_drop(ctx, "accuracy_drop", N_HIDDEN)
+    return _helpers(ctx).accuracy_drop(ctx, "accuracy_drop", N_HIDDEN)
 
 
 @check(points=5, kind="latency", budget="latency")
 def latency(ctx):
     """One image (batch 1) at most 0.60x the baseline's time, on fresh hidden images."""
-    return _edge(ctx).latency(ctx, "latency", batch=BATCH)
+    return _helpers(ctx).latency(ctx, "latency", batch=BATCH)
