@@ -707,6 +707,7 @@ def test_tamper(run):
     out = run.output("tamper")
     assert out.count("HOSTILE tamper ") == 18 and out.count(": blocked (") == 18
     assert not Path(f"/tmp/{run.mark}-tamper").exists()
+    assert not (ROOT / f"evil-{run.mark}.txt").exists()
     assert (ROOT / "src" / "proctor" / "__init__.py").stat().st_mtime > 0
     assert "sitecustomize.py" not in run.after["site-packages"] or \
         "sitecustomize.py" in run.before["site-packages"]

@@ -288,6 +288,9 @@ def test_kill_kills_the_whole_tree(run):
         r.proc.kill()                            # idempotent
         assert r.proc.poll() == -signal.SIGKILL
         read_until_eof(r_fd, timeout=5)
+        deadline = time.monotonic() + 5  # SIGKILLed tasks leave the table asynchronously
+        while sandbox._pids_of_uid(r.proc.uid) and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert sandbox._pids_of_uid(r.proc.uid) == []
         assert r.proc.limit_hit() is None
     finally:

@@ -19,6 +19,9 @@ def _escaped(what):
 def create(path):
     with open(path, "x") as f:
         f.write("HOSTILE\n")
+    if path.startswith("/tmp/"):  # a checkout under /tmp: the sandbox's own tmpfs took it
+        os.unlink(path)
+        raise PermissionError("landed in the sandbox's private /tmp tmpfs, not on the host")
 
 
 def open_for_append(path):  # proves write access without changing a byte
