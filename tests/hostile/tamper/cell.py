@@ -19,6 +19,10 @@ def _escaped(what):
 def create(path):
     with open(path, "x") as f:
         f.write("HOSTILE\n")
+
+
+def create_in_repo(path):
+    create(path)
     if path.startswith("/tmp/"):  # a checkout under /tmp: the sandbox's own tmpfs took it
         os.unlink(path)
         raise PermissionError("landed in the sandbox's private /tmp tmpfs, not on the host")
@@ -41,7 +45,7 @@ attempts = {
     "rename own notebook": lambda: os.rename("@@SUB@@/notebooks/box_ops.ipynb",
                                              "@@SUB@@/notebooks/moved.ipynb"),
     "chmod own notebook": lambda: os.chmod("@@SUB@@/notebooks/box_ops.ipynb", 0o777),
-    "create in repo": lambda: create("@@REPO@@/evil-@@MARK@@.txt"),
+    "create in repo": lambda: create_in_repo("@@REPO@@/evil-@@MARK@@.txt"),
     "create engine module": lambda: create("@@REPO@@/src/proctor/evil_@@MARK@@.py"),
     "append engine file": lambda: open_for_append("@@REPO@@/src/proctor/__init__.py"),
     "utime engine file": lambda: os.utime("@@REPO@@/src/proctor/__init__.py", (0, 0)),
