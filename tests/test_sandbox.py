@@ -47,6 +47,13 @@ ENV = {"PATH": "/usr/bin:/bin", "HOME": "/scratch", "LC_ALL": "C.UTF-8",
        "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1"}
 
 
+REPO = Path(__file__).resolve().parent.parent
+# host paths the sandbox must not see: this checkout's tests, graders and references
+# (only its src/ is bound), and system places a worker never needs
+HIDDEN = ("/home", "/var", "/root/.bashrc", "/sys", "/etc/hostname", "/run",
+          str(REPO / "tests"), str(REPO / "graders"), str(REPO / "reference_solutions"))
+
+
 def make_spec(extra_binds=(), cpu=None, **limits) -> SandboxSpec:
     lim = dict(wall_s=30.0)
     lim.update(limits)
@@ -200,18 +207,20 @@ def test_filesystem_view_is_minimal_and_read_only(run, tmp_path):
         print("mount", "ALLOWED" if ok == 0 else "denied")
         ok = libc.umount2(b"/data", 2)
         print("umount", "ALLOWED" if ok == 0 else "denied")
-        for p in ("/home", "/var", "/root/.bashrc", "/work/shared", "/work/main/tests",
-                  "/sys", "/etc/hostname", "/run"):
+        for p in {hidden!r}:
             print("exists" if os.path.exists(p) else "absent", p)
         open("/scratch/w", "w").write("scratch is writable"); open("/tmp/w", "w").write("x")
         print(os.getpid(), sorted(int(p) for p in os.listdir("/proc") if p.isdigit()))
         print(os.uname().nodename)
-    """, spec=make_spec(extra_binds=[(str(host), "/data")]))
+    """.replace("{hidden!r}", repr(HIDDEN)), spec=make_spec(extra_binds=[(str(host), "/data")]))
     assert r.rc == 0, r.err
     lines = r.out.splitlines()
     top = eval(lines[0])
-    assert set(top) <= {"bin", "dev", "etc", "lib", "lib64", "lib32", "libx32", "proc",
-                        "root", "sbin", "scratch", "tmp", "usr", "work", "data"}, top
+    # the runtime (venv, base Python, engine src/) is bound at its host path, wherever
+    # this checkout lives; nothing else may show up at the top level
+    bound = {Path(dest).parts[1] for _, dest in sandbox.runtime_binds()}
+    merged_usr = {"bin", "sbin", "lib", "lib32", "lib64", "libx32"}  # symlinks into /usr
+    assert set(top) <= {"dev", "etc", "proc", "scratch", "tmp", "data"} | merged_usr | bound, top
     assert eval(lines[1]) == ["group", "ld.so.cache", "passwd"] or \
         eval(lines[1]) == ["group", "passwd"]
     assert eval(lines[2]) == ["public.txt", "secret.txt"]
@@ -221,8 +230,7 @@ def test_filesystem_view_is_minimal_and_read_only(run, tmp_path):
     assert "read-shadow denied ENOENT" in out
     assert "ALLOWED" not in out, out
     assert "mount denied" in out and "umount denied" in out
-    for p in ("/home", "/var", "/root/.bashrc", "/work/shared", "/work/main/tests",
-              "/sys", "/etc/hostname", "/run"):
+    for p in HIDDEN:
         assert f"absent {p}" in out
     pid_line = lines[-2].split(" ", 1)
     assert int(pid_line[0]) <= 3  # own pid namespace
