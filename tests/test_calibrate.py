@@ -79,9 +79,26 @@ def test_an_exercise_that_cannot_be_graded_is_a_mismatch():
     assert cal.judge(sol, result) == ["exercise status error: grader problem: boom"]
 
 
+def test_unjudged_checks_are_shown_but_not_asserted(tiny_lib):
+    # abs(a)+abs(b) fails add_negative; add_basic passes and is declared unjudged
+    d = tiny_lib.root / "reference_solutions" / "adder" / "rejected" / "near"
+    write(d / "solution.py", "def add(a, b):\n    return abs(a) + abs(b)\n")
+    write(d / "expect.toml", 'fail = ["add_negative"]\nunjudged = ["add_basic"]\n')
+    v = by_name(run(tiny_lib))["rejected/near"]
+    assert v.solution.unjudged == {"add_basic"}
+    assert v.mismatches == []
+    row = next(line for line in cal.matrix([v]).splitlines() if line.startswith("rejected/near"))
+    assert "p" in row.split()[1:] and row.rstrip().endswith("OK")
+    (d / "expect.toml").write_text('fail = ["add_negative"]\nunjudged = ["add_basci"]\n')
+    assert by_name(run(tiny_lib))["rejected/near"].mismatches == [
+        "expect.toml names unknown check 'add_basci'"]
+
+
 def test_bad_expect_toml_and_no_accepted_solution(tiny_lib):
     exp = tiny_lib.root / "reference_solutions/adder/rejected/abs_values/expect.toml"
-    for text in ("fail = []", "why = 'x'", "fail = 'add_negative'", "fail = [1]", "not toml ="):
+    for text in ("fail = []", "why = 'x'", "fail = 'add_negative'", "fail = [1]", "not toml =",
+                 "fail = ['add_negative']\nunjudged = 'add_basic'",
+                 "fail = ['add_negative']\nunjudged = ['add_negative']"):
         exp.write_text(text)
         with pytest.raises(SpecError, match="expect.toml"):
             cal.discover(tiny_lib.get("adder"))

@@ -109,6 +109,7 @@ def test_prune_parameter_budget_is_035x_the_baseline(baseline_desc):
     prompt = LIB.get("prune").prompt
     assert f"{math.floor(0.35 * n):,}" in prompt and f"{n:,}" in prompt
     assert f"{n:,}" in spec.budgets["parameters"].description
+    assert str(tuple(baseline.WIDTHS)) in prompt  # the architecture the prompt describes
 
 
 def test_specs_share_one_runner_and_the_baseline():

@@ -38,12 +38,19 @@ def opset_and_domains(ctx):
     desc = ctx.candidate.describe()
     opsets = desc["opsets"]
     version = opsets.get("ai.onnx")
-    assert version is not None, f"the model imports no default-domain opset: {opsets}"
-    assert version >= MIN_OPSET, f"default-domain opset is {version}; expected >= {MIN_OPSET}"
-    others = sorted(d for d in opsets if d != "ai.onnx")
+    problems = []
+    if version is None:
+        problems.append(f"the model imports no default-domain opset: {opsets}")
+    elif version < MIN_OPSET:
+        problems.append(f"default-domain opset is {version}; expected >= {MIN_OPSET}")
     foreign = [op for op in desc["op_types"] if "::" in op]
-    assert not foreign, f"ops outside the default domain: {foreign}"
-    assert not others, f"the model imports opsets of other domains: {others}"
+    if foreign:
+        problems.append(f"ops outside the default domain: {foreign}")
+    others = sorted(d for d in opsets if d != "ai.onnx")
+    if others:
+        problems.append(f"the model imports opsets of other domains: {others}")
+    if problems:
+        raise AssertionError("; ".join(problems))
 
 
 @check(points=4)
@@ -52,16 +59,17 @@ def dynamic_batch(ctx):
     edge = _helpers(ctx)
     desc = ctx.candidate.describe()
     b = edge.batch_dim(desc)
-    assert not isinstance(b, int), (
-        f"the input's batch dimension is fixed at {b}; export it as a dynamic axis "
-        "(dynamic_axes / dynamic_shapes)")
+    if isinstance(b, int):
+        raise AssertionError(f"the input's batch dimension is fixed at {b}; export it as a "
+                             "dynamic axis (dynamic_axes / dynamic_shapes)")
     images, _ = edge.hidden_split(ctx, max(BATCHES), "batches")
     full = edge.check_logits(ctx.candidate.logits(images), len(images), "logits, batch 32")
     for n in BATCHES[:-1]:
         part = edge.check_logits(ctx.candidate.logits(images[:n]), n, f"logits, batch {n}")
         diff = float(np.abs(part - full[:n]).max())
-        assert diff <= 1e-4, (f"batch of {n} and batch of 32 give different logits for the "
-                              f"same images (max abs difference {diff:.3g})")
+        if diff > 1e-4:
+            raise AssertionError(f"a batch of {n} and a batch of 32 give different logits "
+                                 f"for the same images (max abs difference {diff:.3g})")
 
 
 @check(points=5, kind="accuracy", budget="logit_error")
@@ -95,7 +103,8 @@ def self_contained(ctx):
     """The model is one file, or its external data sits inside artifacts/onnx_export/."""
     edge = _helpers(ctx)
     desc = ctx.candidate.describe()
-    assert desc["file"] == "model.onnx", f"the model file is {desc['file']!r}, not model.onnx"
+    if desc["file"] != "model.onnx":
+        raise AssertionError(f"the model file is {desc['file']!r}, not model.onnx")
     total, files = edge.artifact_bytes(ctx.artifact_dir, desc)
     external = [t["name"] for t in desc["tensors"] if t["external"]]
     how = (f"{len(external)} tensors in {', '.join(desc['external_data'])}" if external

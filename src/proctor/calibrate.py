@@ -42,6 +42,9 @@ class Solution:
     must_fail: frozenset[str] = frozenset()
     why: str = ""
     weights_from: str | None = None  # another solution whose artifacts/<id>/ this one uses
+    # checks whose verdict is not asserted: the solution sits too near their budget by
+    # construction (e.g. an fp32 model against an "int8 must be faster" budget of 0.9x)
+    unjudged: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -70,12 +73,17 @@ def discover(ex: ExerciseDir) -> list[Solution]:
             assert isinstance(fail, list) and fail and all(isinstance(f, str) for f in fail)
         except (OSError, tomllib.TOMLDecodeError, KeyError, AssertionError):
             raise SpecError(f"{expect}: needs fail = [\"check_id\", ...] (non-empty)") from None
+        unjudged = meta.get("unjudged", [])
+        if not (isinstance(unjudged, list) and all(isinstance(u, str) for u in unjudged)) \
+                or set(unjudged) & set(fail):
+            raise SpecError(f"{expect}: unjudged = [\"check_id\", ...] must be a list of "
+                            "check ids not also in fail")
         weights_from = meta.get("weights_from")
         if weights_from is not None and not _is_solution_ref(ex, weights_from):
             raise SpecError(f"{expect}: weights_from = {weights_from!r} must name a solution "
                             "folder of this exercise, e.g. \"accepted/reference\"")
         sols.append(Solution(f"rejected/{d.name}", d, frozenset(fail), str(meta.get("why", "")),
-                             weights_from))
+                             weights_from, frozenset(unjudged)))
     if not any(s.name.startswith("accepted/") for s in sols):
         raise SpecError(f"{acc}: no accepted solution")
     return sols
@@ -165,9 +173,11 @@ def judge(sol: Solution, result: ExerciseResult) -> list[str]:
     if result.status != "graded":
         return [f"exercise status {result.status}: {result.message}"]
     ids = {c.id for c in result.checks}
-    for unknown in sorted(sol.must_fail - ids):
+    for unknown in sorted((sol.must_fail | sol.unjudged) - ids):
         problems.append(f"expect.toml names unknown check {unknown!r}")
     for c in result.checks:
+        if c.id in sol.unjudged:
+            continue
         want_fail = c.id in sol.must_fail
         ok = c.status in FAILING if want_fail else c.status == "pass"
         if not ok:
@@ -193,7 +203,8 @@ def calibrate(library: Library, ids: list[str], unsafe: bool, repeat: int = 1,
 
 
 def matrix(verdicts: list[Verdict]) -> str:
-    """Solutions x checks: '+' pass, '-' fail (as expected), '!' a mismatch."""
+    """Solutions x checks: '+' pass, '-' fail (as expected), '!' a mismatch; an unjudged
+    check shows its verdict in lower case: 'p' pass, 'f' fail, 'i' inconclusive."""
     lines: list[str] = []
     by_ex: dict[str, list[Verdict]] = {}
     for v in verdicts:
@@ -210,7 +221,10 @@ def matrix(verdicts: list[Verdict]) -> str:
                 expect_fail = c.id in v.solution.must_fail
                 mark = "+" if c.status == "pass" else ("-" if c.status in FAILING else "?")
                 wrong = (c.status in FAILING) != expect_fail or c.status == "inconclusive"
-                cells.append("!" if wrong else mark)
+                if c.id in v.solution.unjudged:
+                    cells.append({"pass": "p", "inconclusive": "i"}.get(c.status, "f"))
+                else:
+                    cells.append("!" if wrong else mark)
             status = "OK " if not v.mismatches else "MISMATCH"
             lines.append(v.solution.name.ljust(width) + " ".join(cells) + f"   {status}")
         lines.extend(_margins(vs))
@@ -255,10 +269,11 @@ def _margins(vs: list[Verdict]) -> list[str]:
                   if ivs else "interval ?")
             sec = f"{statistics.median(secs):.1f} s" if secs else "? s"
             flag = "  UNSTABLE" if len(set(statuses)) > 1 else ""
-            want = "must fail" if must_fail else "must pass"
+            unjudged = cid in runs[0][0].solution.unjudged
+            want = "unjudged" if unjudged else "must fail" if must_fail else "must pass"
             out.append(f"      {name:<36} {ratio:<16} {iv:<24} {counts} ({want}, "
                        f"median {sec}){flag}")
-            if ivs:
+            if ivs and not unjudged:
                 if must_fail:
                     must_fail_lo.append(min(i[0] for i in ivs))
                 else:
