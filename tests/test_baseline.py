@@ -131,3 +131,22 @@ def test_build_model_with_pruned_widths() -> None:
         assert m(torch.zeros(3, 3, 64, 64)).shape == (3, B.NUM_CLASSES)
     kinds = {type(mod).__name__ for mod in m.modules()} - {"Sequential", "BaselineCNN"}
     assert kinds <= {"Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d", "AdaptiveMaxPool2d", "Linear"}
+
+
+def test_shared_dir_is_the_checkout_or_the_bundle(tmp_path, monkeypatch) -> None:
+    """An editable install finds the checkout's files; a wheel install (the candidate
+    container) finds the bundle's, via PROCTOR_BUNDLE or a notebook's cwd."""
+    monkeypatch.delenv("PROCTOR_BUNDLE", raising=False)
+    checkout = B.SHARED_DIR.parent.parent
+    assert B._shared_dir(checkout) == checkout / "exercises" / "_shared"
+    assert (B.SHARED_DIR / "baseline_cnn.pt").is_file()
+    site = tmp_path / "site-packages"  # a wheel install: no exercises/ beside the package
+    site.mkdir()
+    bundle = tmp_path / "bundle"
+    (bundle / "notebooks").mkdir(parents=True)
+    monkeypatch.chdir(bundle / "notebooks")
+    assert B._shared_dir(site) == bundle / "exercises" / "_shared"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PROCTOR_BUNDLE", str(bundle))
+    assert B._shared_dir(site) == bundle / "exercises" / "_shared"
+    assert B._shared_dir(checkout) == bundle / "exercises" / "_shared"  # explicit bundle wins

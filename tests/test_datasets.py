@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -205,6 +206,23 @@ def test_mask_box_and_iou_helpers() -> None:
     a = np.array([[0, 0, 10, 10]], dtype=np.float32)
     b = np.array([[5, 0, 15, 10], [20, 20, 30, 30]], dtype=np.float32)
     assert np.allclose(D.box_iou(a, b), [[50 / 150, 0.0]])
+
+
+def test_box_iou_is_the_one_scenes_uses() -> None:
+    from proctor import scenes
+
+    assert D.box_iou is scenes.box_iou
+    tiny = np.array([[0.0, 0.0, 1e-7, 1e-7]])  # union 1e-14: no clamping of the denominator
+    assert D.box_iou(tiny, tiny).tolist() == [[1.0]]
+    degenerate = np.array([[1.0, 1.0, 1.0, 1.0], [5.0, 5.0, 2.0, 2.0]])  # zero-area, inverted
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert D.box_iou(degenerate, degenerate).tolist() == [[0.0, 0.0], [0.0, 0.0]]
+
+
+def test_public_names_stay_importable() -> None:
+    for name in D.__all__:
+        assert getattr(D, name) is not None, name
 
 
 def test_detection_speed_report() -> None:

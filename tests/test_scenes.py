@@ -231,3 +231,18 @@ def test_scene_argument_errors():
         triangulation_scene(0, conditioning="bad")
     with pytest.raises(ValueError):
         tracking_sequence(0, n_objects=0)
+
+
+def test_public_names_stay_importable():
+    import proctor.scenes as scenes
+
+    assert sorted(scenes.__all__) == [
+        "box_iou",
+        "find_crossings",
+        "homography_scene",
+        "project",
+        "tracking_sequence",
+        "triangulation_scene",
+    ]
+    for name in scenes.__all__:
+        assert callable(getattr(scenes, name)), name

@@ -1,8 +1,5 @@
 """ONNX export: fold the preprocessing into the graph, save artifacts/onnx_export/model.onnx."""
 
-import os
-from pathlib import Path
-
 import torch
 from torch import nn
 
@@ -11,10 +8,7 @@ from proctor.candidate import artifact_dir, is_grading
 from proctor.datasets import classification
 
 # The bundle's shared files: the trained baseline (.pt, .onnx) and its record (.json).
-_cwd = Path.cwd()  # the bundle folder, or its notebooks/ folder
-BUNDLE = Path(os.environ.get("PROCTOR_BUNDLE") or (_cwd.parent if _cwd.name == "notebooks"
-                                                   else _cwd))
-SHARED = BUNDLE / "exercises" / "_shared"
+SHARED = baseline.SHARED_DIR
 OUT = artifact_dir("onnx_export") / "model.onnx"  # what is graded
 
 model = baseline.load_baseline(SHARED / "baseline_cnn.pt")  # fp32, eval mode

@@ -1,8 +1,5 @@
 """int8 post-training quantization: save artifacts/quantize_int8/model.onnx."""
 
-import os
-from pathlib import Path
-
 import numpy as np
 import onnxruntime as ort
 
@@ -11,10 +8,7 @@ from proctor.candidate import artifact_dir, is_grading
 from proctor.datasets import classification
 
 # The bundle's shared files: the fp32 baseline (.onnx, .pt) and its record (.json).
-_cwd = Path.cwd()  # the bundle folder, or its notebooks/ folder
-BUNDLE = Path(os.environ.get("PROCTOR_BUNDLE") or (_cwd.parent if _cwd.name == "notebooks"
-                                                   else _cwd))
-SHARED = BUNDLE / "exercises" / "_shared"
+SHARED = baseline.SHARED_DIR
 FP32 = SHARED / "baseline_cnn.onnx"
 OUT = artifact_dir("quantize_int8") / "model.onnx"  # what is graded
 

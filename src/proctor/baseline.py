@@ -29,11 +29,14 @@ Design choices, and why:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from proctor.candidate import bundle_dir
 
 __all__ = [
     "MEAN",
@@ -77,8 +80,20 @@ TRAIN_SEED: int = 1001
 PUBLIC_SEED: int = 2002
 PUBLIC_N: int = 2000
 
-#: Directory of the shipped public model files (repo root / exercises/_shared).
-SHARED_DIR: Path = Path(__file__).resolve().parents[2] / "exercises" / "_shared"
+def _shared_dir(checkout: Path | None = None) -> Path:
+    """The shipped model files are data, not package data: they sit in the library
+    checkout's ``exercises/_shared`` (editable install, grader) or in the candidate's
+    bundle (the container installs proctor from a wheel). An explicit ``PROCTOR_BUNDLE``
+    wins, so a candidate always evaluates against the files their bundle holds."""
+    checkout = checkout or Path(__file__).resolve().parents[2]
+    shared = checkout / "exercises" / "_shared"
+    if os.environ.get("PROCTOR_BUNDLE") or not shared.is_dir():
+        return bundle_dir() / "exercises" / "_shared"
+    return shared
+
+
+#: Directory of the shipped public model files (see ``_shared_dir``).
+SHARED_DIR: Path = _shared_dir()
 #: Trained fp32 state dict (load with ``weights_only=True``).
 STATE_DICT_PATH: Path = SHARED_DIR / "baseline_cnn.pt"
 #: Self-contained fp32 ONNX export: input ``input`` [N,3,64,64] float32

@@ -1,4 +1,5 @@
-"""What a candidate's notebook imports: ``check``, ``is_grading``, ``artifact_dir``.
+"""What a candidate's notebook imports: ``check``, ``is_grading``, ``artifact_dir``,
+``bundle_dir``.
 
 This module is public and light: in the grader's worker it only answers
 ``is_grading()`` and ``artifact_dir()`` (nothing else is imported); in the
@@ -23,7 +24,7 @@ def artifact_dir(exercise_id: str) -> Path:
     ``<bundle>/artifacts/<exercise_id>`` (created on first use)."""
     if is_grading() and os.environ.get("PROCTOR_EXERCISE") == exercise_id:
         return Path(os.environ.get("PROCTOR_ARTIFACT_DIR", "/nonexistent"))
-    path = _bundle_root() / "artifacts" / exercise_id
+    path = bundle_dir() / "artifacts" / exercise_id
     if not is_grading():
         try:
             path.mkdir(parents=True, exist_ok=True)
@@ -48,7 +49,7 @@ def check(exercise_id: str | None = None, namespace: dict | None = None) -> None
         from proctor.local_check import check_namespace
 
         exercise_id = exercise_id or _guess_exercise()
-        root = _bundle_root()
+        root = bundle_dir()
         if not (root / "exercises" / exercise_id / "exercise.toml").is_file():
             print(f"check(): cannot find exercises/{exercise_id}/ under {root}. Open the "
                   "notebook from the bundle's notebooks/ folder, or set PROCTOR_BUNDLE to "
@@ -72,8 +73,9 @@ def _caller_namespace() -> dict:
     return vars(__main__)
 
 
-def _bundle_root() -> Path:
-    """The bundle folder: the parent of notebooks/ when running a bundled notebook."""
+def bundle_dir() -> Path:
+    """The candidate's bundle folder: ``PROCTOR_BUNDLE`` if set (the container sets it),
+    else the parent of notebooks/ when a bundled notebook runs, else the cwd."""
     env = os.environ.get("PROCTOR_BUNDLE")
     if env:
         return Path(env)

@@ -117,6 +117,20 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 1 if bad or flips else 0
 
 
+def cmd_new(args: argparse.Namespace) -> int:
+    from proctor import scaffold
+
+    lib = _library(args)
+    written = scaffold.create(lib, args.id, args.title, args.track)
+    for path in written:
+        print(path.relative_to(lib.root))
+    print(f"\nA working example to edit. Next: change the spec, prompt, starter and checks; keep "
+          f"`proctor calibrate {args.id}` green (accepted solutions score full marks, each "
+          f"rejected one fails what its expect.toml says); run `proctor notebooks` after "
+          f"editing the starter or prompt.")
+    return 0
+
+
 def cmd_submit(args: argparse.Namespace) -> int:
     from proctor.submit import pack
 
@@ -168,6 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("notebooks", help="regenerate notebooks/ from exercises/")
     s.add_argument("--check", action="store_true", help="exit 1 if a committed notebook is stale")
     s.set_defaults(fn=cmd_notebooks)
+
+    s = sub.add_parser("new", help="scaffold a new exercise (a working example that calibrates)")
+    s.add_argument("id", help="exercise id: lower case letters, digits and _")
+    s.add_argument("--title", help="title shown to candidates (default: from the id)")
+    s.add_argument("--track", default="algorithms", help="algorithms, ml, cv or edge")
+    s.set_defaults(fn=cmd_new)
 
     s = sub.add_parser("submit", help="pack notebooks and artifacts into a submission zip")
     s.add_argument("--bundle", default=".", help="the bundle folder you worked in (default: .)")
