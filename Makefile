@@ -23,7 +23,7 @@ setup: $(VENV)/.installed system-deps
 
 demo: setup
 	$(PY) -m proctor grade samples/* --out $(OUT)
-	@echo "HTML reports: $$(ls $(OUT)/*/report.html | tr '\n' ' ')"
+	@echo "Gradebook: $(OUT)/index.html; reports: $$(ls $(OUT)/*/report.html | tr '\n' ' ')"
 
 test: setup
 	$(PY) -m ruff check src tests benchmarks scripts exercises graders reference_solutions

@@ -1,12 +1,17 @@
-"""``proctor grade``: many submissions in, one report folder each plus a summary."""
+"""``proctor grade``: many submissions in, one report folder each, plus the gradebook
+that compares them (``summary.json``, ``summary.csv``, ``index.html``)."""
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
 
 from proctor.intake import IntakeError
 from proctor.pipeline import environment, grade_submission
@@ -15,8 +20,8 @@ from proctor.report_html import write_html
 from proctor.spec import Library
 
 
-def _failed_intake(path: Path, library: Library, ids: list[str] | None, unsafe: bool,
-                   why: str) -> Report:
+def _all_errors(path: Path, library: Library, ids: list[str] | None, unsafe: bool,
+                why: str) -> Report:
     exercises = []
     for ex_id in ids or library.ids():
         ex = library.get(ex_id)
@@ -32,7 +37,13 @@ def grade_one(path: Path, library: Library, out: Path, ids: list[str] | None,
         report = grade_submission(path, library, ids, unsafe,
                                   progress=lambda m: print(f"  grading {m}", file=sys.stderr))
     except IntakeError as exc:
-        report = _failed_intake(path, library, ids, unsafe, str(exc))
+        report = _all_errors(path, library, ids, unsafe, str(exc))
+    except Exception as exc:  # a harness bug: this submission's report says so, the rest go on
+        print(f"proctor: harness error grading {path}:\n{traceback.format_exc()}", file=sys.stderr)
+        report = _all_errors(path, library, ids, unsafe,
+                             f"harness error (not the submission's fault): "
+                             f"{type(exc).__name__}: {exc}")
+        report.environment["harness_error"] = True
     report.environment["grading_seconds"] = round(time.monotonic() - t0, 2)
     dest = out / name
     dest.mkdir(parents=True, exist_ok=True)
@@ -69,4 +80,46 @@ def grade_many(paths: list[Path], library: Library, out: Path, ids: list[str] | 
         summary.append(line)
         print(f"{name}: {r.score:g} / {r.max_score:g}  ->  {out / name / 'report.html'}")
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return 0
+    write_gradebook(list(zip(names, reports, strict=True)), out)
+    print(f"gradebook: {out / 'index.html'}")
+    return 1 if any(r.environment.get("harness_error") for r in reports) else 0
+
+
+_env = Environment(loader=PackageLoader("proctor", "templates"),
+                   autoescape=select_autoescape(default=True, default_for_string=True))
+
+
+def write_gradebook(graded: list[tuple[str, Report]], out: Path) -> None:
+    """``index.html`` and ``summary.csv``: one row per submission, best first, one
+    column per exercise; names and problems are candidate-controlled, so escaped."""
+    exercises: list[str] = []
+    rows = []
+    for name, r in graded:
+        cells = {}
+        for e in r.exercises:
+            if e.id not in exercises:
+                exercises.append(e.id)
+            cells[e.id] = {"status": e.status, "score": e.score, "max_score": e.max_score,
+                           "inconclusive": sum(c.status == "inconclusive" for c in e.checks),
+                           "broken": sum(c.status in ("error", "timeout") for c in e.checks)}
+        rows.append({"name": name, "score": r.score, "max_score": r.max_score,
+                     "link": f"{name}/report.html", "cells": cells, "problems": r.problems,
+                     "unsafe": bool(r.environment.get("unsafe_no_sandbox"))})
+    rows.sort(key=lambda row: (-row["score"], row["name"]))
+    html = _env.get_template("gradebook.html.j2").render(rows=rows, exercises=exercises)
+    (out / "index.html").write_text(html)
+    with (out / "summary.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["submission", "score", "max_score"]
+                   + [f"{ex}{suffix}" for ex in exercises for suffix in ("", "_status")])
+        for row in rows:
+            per_ex = []
+            for ex in exercises:
+                c = row["cells"].get(ex)
+                per_ex += [c["score"], c["status"]] if c else ["", "absent"]
+            w.writerow([_cell(row["name"]), row["score"], row["max_score"], *per_ex])
+
+
+def _cell(text: str) -> str:
+    """A spreadsheet must not run a submission's name as a formula (CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
