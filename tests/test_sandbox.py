@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 
 from proctor import sandbox
+from proctor._cgroup_v2 import PEAK_RESET_SINCE, kernel_version
+from proctor._slots import pids_of_uid
 from proctor.sandbox import Limits, SandboxSpec
 
 PY = sys.executable
@@ -102,7 +104,7 @@ def run(tmp_path):
         p.kill()
         # nothing of any sandbox may survive its handle
         if p.uid != os.getuid():
-            assert sandbox._pids_of_uid(p.uid) == [], f"processes of uid {p.uid} survived"
+            assert pids_of_uid(p.uid) == [], f"processes of uid {p.uid} survived"
 
 
 def read_until_eof(fd: int, timeout: float) -> bytes:
@@ -276,7 +278,7 @@ def test_daemons_die_when_top_process_exits(run):
         assert r.out.strip() == "top exits"
         data = read_until_eof(r_fd, timeout=5)   # EOF: the daemon is gone
         assert len(data) >= 2                    # ...but it did run
-        assert sandbox._pids_of_uid(r.proc.uid) == []
+        assert pids_of_uid(r.proc.uid) == []
     finally:
         os.close(r_fd)
         if w_fd >= 0:
@@ -291,15 +293,15 @@ def test_kill_kills_the_whole_tree(run):
         w_fd = -1
         os.read(r_fd, 1)                         # daemon is running
         time.sleep(0.2)
-        assert len(sandbox._pids_of_uid(r.proc.uid)) >= 3
+        assert len(pids_of_uid(r.proc.uid)) >= 3
         r.proc.kill()
         r.proc.kill()                            # idempotent
         assert r.proc.poll() == -signal.SIGKILL
         read_until_eof(r_fd, timeout=5)
         deadline = time.monotonic() + 5  # SIGKILLed tasks leave the table asynchronously
-        while sandbox._pids_of_uid(r.proc.uid) and time.monotonic() < deadline:
+        while pids_of_uid(r.proc.uid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert sandbox._pids_of_uid(r.proc.uid) == []
+        assert pids_of_uid(r.proc.uid) == []
         assert r.proc.limit_hit() is None
     finally:
         os.close(r_fd)
@@ -330,15 +332,15 @@ def test_sandbox_dies_with_a_killed_grader():
     try:
         uid = int(g.stdout.readline())
         deadline = time.monotonic() + 10
-        while len(sandbox._pids_of_uid(uid)) < 4 and time.monotonic() < deadline:
+        while len(pids_of_uid(uid)) < 4 and time.monotonic() < deadline:
             time.sleep(0.05)                     # bwrap, pid 1, top, daemon
-        assert len(sandbox._pids_of_uid(uid)) >= 4
+        assert len(pids_of_uid(uid)) >= 4
         g.kill()                                 # the grader dies without cleaning up
         g.wait()
         deadline = time.monotonic() + 5
-        while sandbox._pids_of_uid(uid) and time.monotonic() < deadline:
+        while pids_of_uid(uid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert sandbox._pids_of_uid(uid) == []
+        assert pids_of_uid(uid) == []
     finally:
         g.kill()
         g.wait()
@@ -411,11 +413,11 @@ def _fork_bomb(run, nproc):
     most = 0
     t0 = time.monotonic()
     while time.monotonic() - t0 < 2.5:
-        most = max(most, len(sandbox._pids_of_uid(r.proc.uid)))
+        most = max(most, len(pids_of_uid(r.proc.uid)))
         time.sleep(0.05)
     assert r.proc.poll() is None                 # contained, still alive
     r.proc.kill()
-    assert sandbox._pids_of_uid(r.proc.uid) == []
+    assert pids_of_uid(r.proc.uid) == []
     return r, most
 
 
@@ -626,6 +628,41 @@ def test_cgroup_is_removed_after_exit(run):
         assert r.proc.peak_memory_bytes() > 0
     if HAS_CPUACCT:
         assert r.proc.cpu_seconds() > 0
+
+
+@needs_memcg
+def test_peak_memory_can_be_reset(run):
+    to_r, to_w = os.pipe()
+    from_r, from_w = os.pipe()
+    r = run(f"""
+        import os
+        early = b"x" * (96 << 20)
+        del early
+        os.write({from_w}, b"1"); os.read({to_r}, 1)
+        later = b"x" * (32 << 20)
+        os.write({from_w}, b"2"); os.read({to_r}, 1)
+    """, pass_fds=(to_r, from_w), wait=False)
+    os.close(to_r)
+    os.close(from_w)
+    try:
+        assert os.read(from_r, 1) == b"1"        # the worker idles after its early peak
+        early = r.proc.peak_memory_bytes()
+        assert early > 96 << 20
+        base = r.proc.reset_peak_memory()
+        if CGROUP == "v2" and kernel_version() < PEAK_RESET_SINCE:
+            assert base is None                  # memory.peak is read-only there
+            return
+        assert base is not None and 0 < base < early - (64 << 20)
+        assert base <= r.proc.peak_memory_bytes() < early - (64 << 20)
+        os.write(to_w, b"g")
+        assert os.read(from_r, 1) == b"2"
+        assert 32 << 20 <= r.proc.peak_memory_bytes() < early - (32 << 20)
+        os.write(to_w, b"g")
+        assert r.proc.wait(timeout=20) == 0
+        assert r.proc.reset_peak_memory() is None   # nothing left to reset
+    finally:
+        os.close(to_w)
+        os.close(from_r)
 
 
 def test_signal_death_is_reported_like_popen(run):

@@ -8,9 +8,10 @@ function's memory is ``peak - baseline``.
 
 Peak, as the kernel accounts it, read by the grader:
 
-* ``cgroup``: the sandbox's per-worker memory cgroup (v1 ``memory.max_usage_in_bytes``,
-  reset by writing 0): every process of the tree, exited children included; counts
-  anonymous memory, page cache and tmpfs files.
+* ``cgroup``: the sandbox's per-worker memory cgroup, where its peak can be reset
+  (``SandboxedProcess.reset_peak_memory()``: v1 ``memory.max_usage_in_bytes``; v2
+  ``memory.peak`` on Linux >= 6.12): every process of the tree, exited children
+  included; counts anonymous memory, page cache and tmpfs files.
 * ``proc``: the sum over the live process tree of ``VmHWM`` (peak RSS), reset by
   writing 5 to ``/proc/<pid>/clear_refs``.  A child that allocates and exits between
   two readings is not seen (the cgroup mode sees it).
@@ -22,15 +23,15 @@ bound the candidate's increment absolutely.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from proctor._compare import has_handle, same_result
+from proctor._cpuclock import process_tree
 from proctor.checks import Outcome
-from proctor.measure import _has_handle, process_tree, same_result
 from proctor.spec import Budget
 from proctor.worker_client import WorkerClient
 
@@ -62,27 +63,25 @@ class PeakMeter:
     def __init__(self, client: WorkerClient, source: str = "auto") -> None:
         self.client = client
         self.proc = client.proc
-        self._cg_file: str | None = None
+        self._cgroup = False
         if source in ("auto", "cgroup"):
-            d = getattr(self.proc, "cgroup_path", None)
-            f = os.path.join(d, "memory.max_usage_in_bytes") if d else None
-            if f and os.path.exists(f) and os.access(f, os.W_OK):
-                self._cg_file = f
-            elif source == "cgroup":
+            # a trial reset: harmless, as reset() resets again before the baseline
+            reset = getattr(self.proc, "reset_peak_memory", None)
+            self._cgroup = reset is not None and reset() is not None
+            if not self._cgroup and source == "cgroup":
                 raise ValueError("no resettable memory cgroup for this worker")
-        self.source = "cgroup" if self._cg_file else "proc"
+        self.source = "cgroup" if self._cgroup else "proc"
 
     def _pids(self) -> list[int]:
         return process_tree(self.proc.pid)
 
     def reset(self) -> int:
         """Reset the peak to the current usage; returns the current usage (baseline)."""
-        if self._cg_file:
-            with open(self._cg_file, "w") as f:
-                f.write("0")
-            usage = _read(os.path.join(os.path.dirname(self._cg_file),
-                                       "memory.usage_in_bytes"))
-            return int(usage.strip()) if usage else 0
+        if self._cgroup:
+            usage = self.proc.reset_peak_memory()
+            if usage is None:
+                raise OSError("the worker's memory cgroup can no longer be reset")
+            return usage
         total = 0
         for pid in self._pids():
             try:
@@ -94,9 +93,8 @@ class PeakMeter:
         return total
 
     def peak(self) -> int:
-        if self._cg_file:
-            text = _read(self._cg_file)
-            return int(text.strip()) if text else 0
+        if self._cgroup:
+            return self.proc.peak_memory_bytes() or 0
         return sum(_status_kb(pid, "VmHWM") << 10 for pid in self._pids())
 
 
@@ -142,7 +140,7 @@ def memory_use(
     ref_bytes, ref_out, ref_src = _side(reference, function, inputs, call_timeout,
                                         src if source == "auto" else source)
     for i, (got, want) in enumerate(zip(cand_out, ref_out, strict=True)):
-        if _has_handle(got) and not _has_handle(want):
+        if has_handle(got) and not has_handle(want):
             raise AssertionError(f"{function} returned an object that is not plain data "
                                  f"(call {i + 1}); results must be computed when returned")
         try:
