@@ -1,0 +1,125 @@
+"""Keeping the timing core to the two measured workers while a latency check runs.
+
+Both workers are pinned to the same single core so that they run under the same
+conditions: the grader's own thread moves off that core while it measures, and
+where the sandbox has no cpuset to confine a worker, threads that widened their
+affinity are put back after every block (docs/measurement.md). Only one latency
+measurement at a time may use a core (``proctor grade --jobs N``, or two graders on
+one machine): ``core_lock`` serialises them.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from proctor._cpuclock import process_tree
+from proctor.worker_client import WorkerClient
+
+
+def _pin_grader_away(cores: set[int]) -> set[int] | None:
+    """Move this thread off the timing core(s); returns the affinity to restore."""
+    try:
+        mine = os.sched_getaffinity(0)
+    except (AttributeError, OSError):
+        return None
+    rest = mine - cores
+    if not cores or not rest or rest == mine:
+        return None
+    try:
+        os.sched_setaffinity(0, rest)
+    except OSError:
+        return None
+    return mine
+
+
+@contextmanager
+def grader_off(cores: set[int]) -> Iterator[None]:
+    """This thread stays off ``cores`` inside the block and gets its affinity back after."""
+    restore = _pin_grader_away(cores)
+    try:
+        yield
+    finally:
+        if restore is not None:
+            try:
+                os.sched_setaffinity(0, restore)
+            except OSError:
+                pass
+
+
+_THREAD_LOCKS: dict[int, threading.Lock] = {}
+_GUARD = threading.Lock()
+LOCK_DIR = Path(os.environ.get("PROCTOR_LOCK_DIR", Path(tempfile.gettempdir()) / "proctor-cores"))
+
+
+@contextmanager
+def core_lock(core: int | None, wait_s: float = 1800.0) -> Iterator[float]:
+    """Hold ``core`` for one latency measurement; yields the seconds spent waiting.
+
+    A thread lock serialises the measurements of one grader (``--jobs``); an
+    ``flock`` on ``LOCK_DIR/core-<n>.lock`` those of other grader processes. After
+    ``wait_s`` it measures anyway (someone may hold a stale lock file open) rather
+    than hang the grading; the report then shows the wait."""
+    if core is None:
+        yield 0.0
+        return
+    start = time.monotonic()
+    with _GUARD:
+        lock = _THREAD_LOCKS.setdefault(core, threading.Lock())
+    got_thread = lock.acquire(timeout=wait_s)
+    fd = _flock(core, max(0.0, wait_s - (time.monotonic() - start)))
+    try:
+        yield time.monotonic() - start
+    finally:
+        if fd is not None:
+            os.close(fd)  # releases the flock
+        if got_thread:
+            lock.release()
+
+
+def _flock(core: int, wait_s: float) -> int | None:
+    try:
+        LOCK_DIR.mkdir(mode=0o755, parents=True, exist_ok=True)
+        fd = os.open(LOCK_DIR / f"core-{core}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError:
+        return None  # no lock dir: measurements of other graders are not serialised
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except OSError:
+            if time.monotonic() >= deadline:
+                os.close(fd)
+                return None
+            time.sleep(0.05)
+
+
+def stray_threads(client: WorkerClient, core: int | None) -> list[int]:
+    """Threads of the worker's tree allowed on cores other than ``core``; re-pins them."""
+    if core is None or client.proc is None:
+        return []
+    stray = []
+    for pid in process_tree(client.proc.pid):
+        try:
+            tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                allowed = os.sched_getaffinity(tid)
+            except OSError:
+                continue
+            if allowed != {core}:
+                stray.append(tid)
+                try:
+                    os.sched_setaffinity(tid, {core})
+                except OSError:
+                    pass
+    return stray
