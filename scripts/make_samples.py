@@ -3,7 +3,10 @@ starter notebooks with a reference solution pasted into the starter cell.
 
 A pick may be a solution folder (``accepted/reference``: ``solution.py`` plus saved
 files in ``artifacts/<id>/``, or ``weights_from`` in its ``expect.toml``); its files are
-copied to the sample's ``artifacts/<id>/``, as a candidate would submit them.
+copied to the sample's ``artifacts/<id>/``, as a candidate would submit them. For an
+artifact exercise (the edge track) the pick's ``build.py`` makes the model, through
+calibration's content-addressed cache (``.cache/calibrate``), and the notebook shows
+the build script where the candidate's code would be.
 
     .venv/bin/python scripts/make_samples.py
 """
@@ -18,6 +21,7 @@ from pathlib import Path
 import nbformat
 
 from proctor import nbgen
+from proctor.calibrate import build_artifact, discover
 from proctor.spec import Library
 
 SAMPLES = {
@@ -28,14 +32,18 @@ SAMPLES = {
         "detection": "accepted/reference",
         "tracking": "accepted/reference.py",
         "geometry": "accepted/reference.py",
+        "onnx_export": "accepted/reference",
+        "quantize_int8": "accepted/reference",
+        "prune": "accepted/reference",
     },
     # a flawed one: a tie-order bug, a slow labeller, a tracker without motion model, a
-    # wrong inlier threshold; detection and the edge track not attempted
+    # wrong inlier threshold, an int8 model that is slower than fp32; detection not attempted
     "flawed": {
         "box_ops": "rejected/tie_order/solution.py",
         "connected_components": "rejected/python_union_find/solution.py",
         "tracking": "rejected/greedy_no_motion/solution.py",
         "geometry": "rejected/threshold_squared/solution.py",
+        "quantize_int8": "rejected/dynamic_quantization",
     },
 }
 
@@ -62,6 +70,14 @@ def solution_files(library: Library, exercise_id: str, rel: str) -> tuple[Path, 
     return sol / "solution.py", (artifacts if artifacts.is_dir() else None)
 
 
+def built_model(library: Library, exercise_id: str, rel: str) -> tuple[Path, Path]:
+    """An artifact solution's build script and the folder it built (cached)."""
+    ex = library.get(exercise_id)
+    sol = next(s for s in discover(ex) if s.name == rel)
+    built = build_artifact(ex, sol, library.root / ".cache" / "calibrate")
+    return sol.path / "build.py", built
+
+
 def main() -> int:
     library = Library.find(Path(__file__).resolve().parents[1])
     out = library.root / "samples"
@@ -70,10 +86,14 @@ def main() -> int:
         shutil.rmtree(dest, ignore_errors=True)
         (dest / "notebooks").mkdir(parents=True)
         for ex_id, rel in picks.items():
-            sol, artifacts = solution_files(library, ex_id, rel)
+            if library.get(ex_id).spec.kind == "artifact":
+                sol, artifacts = built_model(library, ex_id, rel)
+            else:
+                sol, artifacts = solution_files(library, ex_id, rel)
             (dest / "notebooks" / f"{ex_id}.ipynb").write_text(notebook_with(library, ex_id, sol))
             if artifacts is not None:
-                shutil.copytree(artifacts, dest / "artifacts" / ex_id)
+                shutil.copytree(artifacts, dest / "artifacts" / ex_id,
+                                ignore=shutil.ignore_patterns(".complete"))
         print(f"wrote {dest}")
     return 0
 
