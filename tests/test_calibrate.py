@@ -94,6 +94,66 @@ def test_unjudged_checks_are_shown_but_not_asserted(tiny_lib):
         "expect.toml names unknown check 'add_basci'"]
 
 
+MUTANT = """fail = ["add_negative"]
+why = "absolute values: wrong for negative inputs"
+mutates = "accepted/reference.py"
+[[replace]]
+old = "a + b"
+new = "abs(a) + abs(b)"
+"""
+
+
+def test_a_mutant_is_the_reference_with_its_replacements(tiny_lib):
+    d = tiny_lib.root / "reference_solutions" / "adder" / "rejected" / "abs_mutant"
+    write(d / "expect.toml", MUTANT)
+    sol = next(s for s in cal.discover(tiny_lib.get("adder")) if s.name == "rejected/abs_mutant")
+    src = cal.source_for(tiny_lib.get("adder"), sol, tiny_lib.root / ".cache")
+    assert src.cells == ["def add(a, b):\n    return abs(a) + abs(b)\n"]
+    v = by_name(run(tiny_lib))["rejected/abs_mutant"]
+    assert v.mismatches == [] and v.result.score == 3  # add_negative (1 point) fails, only it
+
+
+def test_a_stale_mutant_is_a_mismatch_naming_its_expect_toml(tiny_lib):
+    d = tiny_lib.root / "reference_solutions" / "adder" / "rejected" / "abs_mutant"
+    write(d / "expect.toml", MUTANT)
+    (tiny_lib.root / "reference_solutions/adder/accepted/reference.py").write_text(
+        "def add(a, b):\n    return b + a\n")  # the reference changed under the mutant
+    verdicts = by_name(run(tiny_lib))
+    (m,) = verdicts["rejected/abs_mutant"].mismatches
+    assert "abs_mutant/expect.toml" in m and "occurs 0 times" in m
+    assert verdicts["rejected/abs_values"].mismatches == []  # the others still calibrate
+
+
+@pytest.mark.parametrize("text, problem", [
+    ('fail = ["x"]\nmutates = "accepted/reference.py"\n', "at least one"),
+    ('fail = ["x"]\n[[replace]]\nold = "a"\nnew = "b"\n', "mutates ="),
+    ('fail = ["x"]\nmutates = "accepted/reference.py"\n[[replace]]\nold = ""\nnew = "b"\n',
+     "non-empty old"),
+    ('fail = ["x"]\nmutates = "accepted/reference.py"\n[[replace]]\nold = "a"\n',
+     "exactly a non-empty old and a new"),
+])
+def test_malformed_mutants_are_spec_errors(tiny_lib, text, problem):
+    d = tiny_lib.root / "reference_solutions" / "adder" / "rejected" / "bad"
+    write(d / "expect.toml", text)
+    with pytest.raises(SpecError, match=problem):
+        cal.discover(tiny_lib.get("adder"))
+
+
+def test_a_mutant_with_its_own_solution_file_is_ambiguous(tiny_lib):
+    d = tiny_lib.root / "reference_solutions" / "adder" / "rejected" / "abs_values"
+    (d / "expect.toml").write_text(MUTANT)  # abs_values also has a solution.py
+    with pytest.raises(SpecError, match="no solution or build file of its own"):
+        cal.discover(tiny_lib.get("adder"))
+
+
+def test_a_mutant_cannot_reach_outside_the_solutions(tiny_lib):
+    d = tiny_lib.root / "reference_solutions" / "adder" / "rejected" / "escape"
+    write(d / "expect.toml", MUTANT.replace("accepted/reference.py", "../../../graders/x.py"))
+    write(tiny_lib.root / "graders" / "x.py", "a + b\n")
+    (m,) = by_name(run(tiny_lib))["rejected/escape"].mismatches
+    assert "is not a file under" in m
+
+
 def test_bad_expect_toml_and_no_accepted_solution(tiny_lib):
     exp = tiny_lib.root / "reference_solutions/adder/rejected/abs_values/expect.toml"
     for text in ("fail = []", "why = 'x'", "fail = 'add_negative'", "fail = [1]", "not toml =",

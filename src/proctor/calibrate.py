@@ -12,7 +12,9 @@ solution can reuse another solution's files instead of committing a copy with
 ``weights_from = "accepted/reference"`` in its ``expect.toml``; and a ``build.py``
 next to its ``solution.py`` writes (or adds to) its artifact dir at calibration time,
 for files too big or too derived to commit (it starts from a copy of the
-``weights_from`` files, if any).
+``weights_from`` files, if any). A rejected solution that is another one with a bug
+may be declared as a mutant of it instead of a copy (``mutates`` + ``[[replace]]``,
+see ``_mutants``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from proctor import _mutants
 from proctor.grading import Source, grade_exercise, runner_source
 from proctor.notebook import cells_from_file
 from proctor.pipeline import reference_source, solution_artifact_dir
@@ -45,6 +48,7 @@ class Solution:
     # checks whose verdict is not asserted: the solution sits too near their budget by
     # construction (e.g. an fp32 model against an "int8 must be faster" budget of 0.9x)
     unjudged: frozenset[str] = frozenset()
+    mutation: _mutants.Mutation | None = None
 
 
 @dataclass
@@ -82,8 +86,13 @@ def discover(ex: ExerciseDir) -> list[Solution]:
         if weights_from is not None and not _is_solution_ref(ex, weights_from):
             raise SpecError(f"{expect}: weights_from = {weights_from!r} must name a solution "
                             "folder of this exercise, e.g. \"accepted/reference\"")
+        mutation = _mutants.parse(expect, meta)
+        if mutation is not None and any((d / f).exists() for f in ("solution.py",
+                                                                   "solution.ipynb", "build.py")):
+            raise SpecError(f"{expect}: a mutant (mutates = ...) has no solution or build file "
+                            f"of its own; remove them from {d} or drop the mutation")
         sols.append(Solution(f"rejected/{d.name}", d, frozenset(fail), str(meta.get("why", "")),
-                             weights_from, frozenset(unjudged)))
+                             weights_from, frozenset(unjudged), mutation))
     if not any(s.name.startswith("accepted/") for s in sols):
         raise SpecError(f"{acc}: no accepted solution")
     return sols
@@ -163,7 +172,13 @@ def code_artifacts(ex: ExerciseDir, sol: Solution, cache: Path) -> Path | None:
 
 def source_for(ex: ExerciseDir, sol: Solution, cache: Path) -> Source:
     if ex.spec.kind == "artifact":
+        if sol.mutation is not None:
+            raise SpecError(f"{sol.mutation.expect}: mutants are for code exercises; an "
+                            "artifact exercise's rejected solution is a build.py")
         return Source([runner_source(ex)], build_artifact(ex, sol, cache))
+    if sol.mutation is not None:
+        return Source([_mutants.apply(sol.mutation, ex.solutions_dir)],
+                      code_artifacts(ex, sol, cache))
     return Source(cells_from_file(_entry(sol.path, "solution.py", "solution.ipynb")),
                   code_artifacts(ex, sol, cache))
 
@@ -194,7 +209,13 @@ def calibrate(library: Library, ids: list[str], unsafe: bool, repeat: int = 1,
         ex = library.get(ex_id)
         reference = reference_source(ex)
         for sol in discover(ex):
-            src = source_for(ex, sol, cache)
+            try:
+                src = source_for(ex, sol, cache)
+            except SpecError as exc:  # e.g. a stale mutant: this solution's mismatch only
+                failed = ExerciseResult(ex.id, ex.spec.title, "error", 0.0,
+                                        float(ex.spec.points), message=str(exc))
+                verdicts.append(Verdict(sol, failed, judge(sol, failed)))
+                continue
             for r in range(repeat):
                 log(f"  {ex.id} {sol.name}" + (f" (repeat {r + 1}/{repeat})" if repeat > 1 else ""))
                 result = grade_exercise(ex, src, reference, hidden=True, unsafe=unsafe)
