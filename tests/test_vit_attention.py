@@ -1,0 +1,349 @@
+"""The vit_attention exercise: its reference against PyTorch, its public checks, and its
+calibration set.
+
+* the accepted reference agrees with ``torch.nn.functional.scaled_dot_product_attention``
+  (same projections), with ``nn.MultiheadAttention``, and, for ``patchify``, with a
+  ``Conv2d(kernel=stride=patch)`` patch embedding followed by ``flatten(2).transpose(1, 2)``;
+* the public checks pass on the reference and fail on the starter;
+* every hidden check is failed by at least one rejected solution, and the correctness
+  checks (public and hidden, run in-process without the sandbox or the latency checks)
+  give each solution exactly the verdicts its expect.toml declares;
+* the graders do not need torch, and every solution (mutants applied) is standalone numpy code.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import importlib.util
+import inspect
+import tomllib
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from proctor import _mutants
+from proctor.checks import load_checks, run_check
+from proctor.context import Context
+from proctor.grading import PUBLIC_SEED, hidden_seed
+from proctor.local_check import LocalClient, run_public
+from proctor.proxy import Proxy
+from proctor.spec import Library
+
+torch = pytest.importorskip("torch")
+
+ROOT = Path(__file__).resolve().parents[1]
+EX_ID = "vit_attention"
+EX = Library(ROOT).get(EX_ID)
+SOLUTIONS = ROOT / "reference_solutions" / EX_ID
+REJECTED = sorted(p.parent.name for p in (SOLUTIONS / "rejected").glob("*/expect.toml"))
+FUNCS = ("patchify", "multi_head_attention")
+
+
+@functools.cache
+def _load(path: Path) -> ModuleType:
+    name = "_vit_" + "_".join(path.relative_to(ROOT).with_suffix("").parts)
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def ref() -> ModuleType:
+    return _load(SOLUTIONS / "accepted" / "reference.py")
+
+
+def _source(solution: str) -> str:
+    """A solution's code: its file, or for a mutant the reference with its replacements."""
+    if solution.startswith("accepted"):
+        return (SOLUTIONS / f"{solution}.py").read_text()
+    folder = SOLUTIONS / solution
+    if (folder / "solution.py").is_file():
+        return (folder / "solution.py").read_text()
+    expect = folder / "expect.toml"
+    return _mutants.apply(_mutants.parse(expect, tomllib.loads(expect.read_text())), SOLUTIONS)
+
+
+def _expect(reason: str) -> dict:
+    return tomllib.loads((SOLUTIONS / "rejected" / reason / "expect.toml").read_text())
+
+
+def _layer(rng, d):
+    return (rng.normal(0, 1 / np.sqrt(d), (d, 3 * d)), rng.normal(0, 0.5, 3 * d),
+            rng.normal(0, 1 / np.sqrt(d), (d, d)), rng.normal(0, 0.5, d))
+
+
+def _padding(rng, b, n):
+    mask = rng.random((b, n)) < 0.35
+    mask[np.arange(b), rng.integers(0, n, b)] = False  # at least one real key each
+    return mask
+
+
+def _torch_sdpa(x, w_qkv, b_qkv, w_out, b_out, heads, pad=None):
+    """The same layer in PyTorch: projections by hand, attention by SDPA."""
+    b, n, d = x.shape
+    t = torch.from_numpy
+    qkv = t(x) @ t(w_qkv) + t(b_qkv)
+    q, k, v = (a.reshape(b, n, heads, d // heads).transpose(1, 2) for a in qkv.split(d, -1))
+    keep = None if pad is None else t(~pad)[:, None, None, :]  # True = takes part
+    o = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=keep)
+    return (o.transpose(1, 2).reshape(b, n, d) @ t(w_out) + t(b_out)).numpy()
+
+
+def _torch_mha(x, w_qkv, b_qkv, w_out, b_out, heads, pad=None):
+    """The same layer as nn.MultiheadAttention (weights are stored transposed there)."""
+    d = x.shape[-1]
+    mha = torch.nn.MultiheadAttention(d, heads, batch_first=True, dtype=torch.float64)
+    mha.eval()
+    with torch.no_grad():
+        mha.in_proj_weight.copy_(torch.from_numpy(w_qkv.T))
+        mha.in_proj_bias.copy_(torch.from_numpy(b_qkv))
+        mha.out_proj.weight.copy_(torch.from_numpy(w_out.T))
+        mha.out_proj.bias.copy_(torch.from_numpy(b_out))
+        xt = torch.from_numpy(x)
+        out, _ = mha(xt, xt, xt, need_weights=False,
+                     key_padding_mask=None if pad is None else torch.from_numpy(pad))
+    return out.numpy()
+
+
+SHAPES = [(1, 1, 4, 1), (2, 3, 6, 3), (1, 5, 10, 5), (3, 7, 12, 4), (2, 17, 24, 6),
+          (2, 50, 64, 8), (1, 197, 192, 3)]
+
+
+# ------------------------------------------------------------------------ vs torch
+
+
+@pytest.mark.parametrize(("b", "n", "d", "heads"), SHAPES)
+@pytest.mark.parametrize("masked", [False, True])
+def test_attention_matches_torch_sdpa(b, n, d, heads, masked):
+    rng = np.random.default_rng(b * 1000 + n * 10 + d + masked)
+    x = rng.normal(0, 1.5, (b, n, d))
+    layer = _layer(rng, d)
+    pad = _padding(rng, b, n) if masked else None
+    got = ref().multi_head_attention(x, *layer, heads, key_padding_mask=pad)
+    assert got.dtype == np.float64 and got.shape == (b, n, d)
+    np.testing.assert_allclose(got, _torch_sdpa(x, *layer, heads, pad), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize(("b", "n", "d", "heads"), SHAPES)
+def test_attention_matches_nn_multihead_attention(b, n, d, heads):
+    rng = np.random.default_rng(7 + b + n + d)
+    x = rng.normal(0, 1.5, (b, n, d))
+    layer = _layer(rng, d)
+    pad = _padding(rng, b, n)
+    for mask in (None, pad):
+        got = ref().multi_head_attention(x, *layer, heads, key_padding_mask=mask)
+        np.testing.assert_allclose(got, _torch_mha(x, *layer, heads, mask), rtol=1e-10,
+                                   atol=1e-10)
+
+
+def test_large_logits_match_torch_and_stay_finite():
+    rng = np.random.default_rng(3)
+    b, n, d, heads = 2, 9, 12, 3
+    x = rng.normal(0, 1.5, (b, n, d))
+    w_qkv, b_qkv, w_out, b_out = _layer(rng, d)
+    shifted = b_qkv.copy()
+    shifted[d:2 * d] += rng.choice([-1.0, 1.0], d) * 2e4  # same shift for all keys of a query
+    for args in [(x * 1e3, w_qkv, b_qkv, w_out, b_out), (x, w_qkv, shifted, w_out, b_out)]:
+        with np.errstate(over="raise", divide="raise", invalid="raise"):  # no inf, no NaN
+            got = ref().multi_head_attention(*args, heads)
+        assert np.isfinite(got).all()
+        np.testing.assert_allclose(got, _torch_sdpa(*args, heads), rtol=1e-9, atol=1e-9)
+    # the key-bias shift leaves the softmax unchanged: same as without the shift
+    np.testing.assert_allclose(ref().multi_head_attention(x, w_qkv, shifted, w_out, b_out, heads),
+                               ref().multi_head_attention(x, w_qkv, b_qkv, w_out, b_out, heads),
+                               rtol=1e-8, atol=1e-8)
+
+
+def test_fully_padded_sequences_give_b_out_and_others_match_torch():
+    rng = np.random.default_rng(11)
+    b, n, d, heads = 4, 6, 12, 3
+    x = rng.normal(0, 1.5, (b, n, d))
+    layer = _layer(rng, d)
+    pad = _padding(rng, b, n)
+    pad[[1, 3]] = True
+    with np.errstate(over="raise", divide="raise", invalid="raise"):
+        got = ref().multi_head_attention(x, *layer, heads, key_padding_mask=pad)
+    np.testing.assert_array_equal(got[[1, 3]], np.broadcast_to(layer[3], (2, n, d)))
+    want = _torch_sdpa(x, *layer, heads, pad)
+    np.testing.assert_allclose(got[[0, 2]], want[[0, 2]], rtol=1e-10, atol=1e-10)
+
+
+def test_float32_inputs_are_computed_in_float64():
+    rng = np.random.default_rng(5)
+    x = rng.normal(0, 1.5, (2, 17, 24)).astype(np.float32)
+    layer = [a.astype(np.float32) for a in _layer(rng, 24)]
+    got = ref().multi_head_attention(x, *layer, 6)
+    assert got.dtype == np.float64
+    want = _torch_sdpa(x.astype(np.float64), *(a.astype(np.float64) for a in layer), 6)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize(("b", "h", "w", "c", "p"),
+                         [(1, 1, 1, 1, 1), (2, 3, 5, 4, 1), (1, 2, 2, 3, 2), (2, 4, 6, 3, 2),
+                          (2, 12, 20, 5, 4), (1, 15, 9, 1, 3), (2, 32, 48, 3, 16),
+                          (1, 224, 224, 3, 16)])
+def test_patchify_matches_conv2d_patch_embedding(b, h, w, c, p):
+    rng = np.random.default_rng(b + h + w + c + p)
+    images = rng.normal(0, 1, (b, h, w, c))
+    dm = 7
+    weight, bias = rng.normal(0, 1, (dm, c, p, p)), rng.normal(0, 1, dm)
+    conv = torch.nn.functional.conv2d(torch.from_numpy(images).permute(0, 3, 1, 2),
+                                      torch.from_numpy(weight), torch.from_numpy(bias), stride=p)
+    want = conv.flatten(2).transpose(1, 2).numpy()  # [B, N, D]
+    patches = ref().patchify(images, p)
+    assert patches.shape == (b, (h // p) * (w // p), p * p * c)
+    got = patches @ weight.transpose(0, 2, 3, 1).reshape(dm, -1).T + bias
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+    assert ref().patchify(images.astype(np.float32), p).dtype == np.float32
+
+
+def test_prompt_examples():
+    img = np.arange(16.0).reshape(1, 4, 4, 1)
+    np.testing.assert_array_equal(ref().patchify(img, 2)[0], [[0, 1, 4, 5], [2, 3, 6, 7],
+                                                             [8, 9, 12, 13], [10, 11, 14, 15]])
+    r, c, ch = np.meshgrid(np.arange(2), np.arange(4), np.arange(2), indexing="ij")
+    img = (100 * r + 10 * c + ch)[None].astype(float)
+    np.testing.assert_array_equal(ref().patchify(img, 2)[0],
+                                  [[0, 1, 10, 11, 100, 101, 110, 111],
+                                   [20, 21, 30, 31, 120, 121, 130, 131]])
+    d = 4
+    x = np.array([[[1.0, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]]])
+    w_qkv = np.hstack([np.eye(d), np.zeros((d, d)), np.eye(d)])
+    args = (x, w_qkv, np.zeros(3 * d), np.eye(d), np.zeros(d), 2)
+    np.testing.assert_allclose(ref().multi_head_attention(*args),
+                               np.tile([5.0, 6, 7, 8], (1, 3, 1)))
+    got = ref().multi_head_attention(*args, key_padding_mask=np.array([[False, False, True]]))
+    np.testing.assert_allclose(got, np.tile([3.0, 4, 5, 6], (1, 3, 1)))
+
+
+# ------------------------------------------------------------------------ public checks
+
+
+def _namespace(source: str) -> dict:
+    ns: dict = {"__name__": "__main__"}
+    exec(compile(source, "<cell>", "exec"), ns)
+    return ns
+
+
+def test_public_checks_pass_on_the_reference():
+    results = run_public(EX_ID, _namespace((SOLUTIONS / "accepted" / "reference.py").read_text()),
+                         ROOT)
+    assert len(results) == 3
+    assert [r.status for r in results] == ["pass"] * 3, results
+
+
+def test_public_checks_fail_on_the_starter():
+    results = run_public(EX_ID, _namespace(EX.starter), ROOT)
+    assert results and all(r.status == "fail" for r in results), results
+    assert all("not implemented yet" in r.message for r in results)
+
+
+def test_starter_has_the_reference_signatures():
+    starter = _namespace(EX.starter)
+    for name in FUNCS:
+        assert inspect.signature(starter[name]) == inspect.signature(getattr(ref(), name))
+        assert name in EX.spec.interface
+        with pytest.raises(NotImplementedError):
+            starter[name](*[None] * len(inspect.signature(starter[name]).parameters))
+
+
+# ------------------------------------------------------------------------ calibration set
+
+
+def _check_defs():
+    return (load_checks(EX.public_dir / "checks.py", hidden=False)
+            + load_checks(EX.grader_dir / "checks.py", hidden=True))
+
+
+def test_points_and_budgets():
+    defs = _check_defs()
+    assert sum(d.points for d in defs) == EX.spec.points == 20
+    assert EX.spec.suggested_minutes == 40
+    assert {d.budget for d in defs if d.kind == "latency"} == set(EX.spec.budgets)
+
+
+def test_every_hidden_check_is_failed_by_some_rejected_solution():
+    hidden = {d.id for d in _check_defs() if d.hidden}
+    every = {d.id for d in _check_defs()}
+    required = {"naive_softmax", "scale_by_d", "patch_order_colmajor", "python_loops",
+                "mask_ignored"}
+    assert required <= set(REJECTED)
+    failed: set[str] = set()
+    for reason in REJECTED:
+        fail = set(_expect(reason)["fail"])
+        assert fail and fail <= every, (reason, fail - every)
+        failed |= fail
+    assert hidden <= failed, f"no rejected solution fails {sorted(hidden - failed)}"
+
+
+def _proxy(source: str) -> Proxy:
+    return Proxy(LocalClient(_namespace(source)))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("solution", ["accepted/reference", *(f"rejected/{r}" for r in REJECTED)])
+def test_correctness_verdicts_match_expect_toml(solution):
+    """Public and hidden correctness checks in-process (no sandbox, no latency checks):
+    each solution fails exactly the correctness checks its expect.toml lists."""
+    candidate = _proxy(_source(solution))
+    reference = _proxy((SOLUTIONS / "accepted" / "reference.py").read_text())
+    seed = hidden_seed(EX)
+    failed = set()
+    for d in _check_defs():
+        if d.kind == "latency":
+            continue
+        ctx = Context(EX, candidate, reference if d.hidden else None, d.id,
+                      seed if d.hidden else PUBLIC_SEED, d.hidden)
+        with np.errstate(all="ignore"):
+            outcome = run_check(d, ctx)
+        assert outcome.status in ("pass", "fail"), (d.id, outcome.message)
+        if outcome.status == "fail":
+            failed.add(d.id)
+    latency = {d.id for d in _check_defs() if d.kind == "latency"}
+    expected = set() if solution.startswith("accepted") else \
+        set(_expect(solution.split("/")[1])["fail"]) - latency
+    assert failed == expected
+
+
+def _imports(source: str) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            names.add((node.module or "").split(".")[0])
+    return names
+
+
+def test_solutions_are_standalone_numpy():
+    for solution in ["accepted/reference", *(f"rejected/{r}" for r in REJECTED)]:
+        source = _source(solution)
+        assert _imports(source) <= {"__future__", "math", "numpy"}, solution
+        namespace: dict = {}
+        exec(compile(source, solution, "exec"), namespace)
+        assert all(callable(namespace.get(f)) for f in FUNCS), solution
+
+
+def test_graders_do_not_need_torch():
+    assert "torch" not in _imports((EX.grader_dir / "checks.py").read_text())
+    assert "torch" not in _imports((EX.public_dir / "checks.py").read_text())
+
+
+def test_python_loops_is_correct():
+    """The slow rejected solution is slow, not wrong: identical results on random inputs."""
+    slow = _load(SOLUTIONS / "rejected" / "python_loops" / "solution.py")
+    rng = np.random.default_rng(1)
+    for b, n, d, heads in SHAPES[:5]:
+        x = rng.normal(0, 1.5, (b, n, d))
+        layer = _layer(rng, d)
+        pad = _padding(rng, b, n)
+        pad[0] = True
+        for mask in (None, pad):
+            np.testing.assert_allclose(slow.multi_head_attention(x, *layer, heads, mask),
+                                       ref().multi_head_attention(x, *layer, heads, mask),
+                                       rtol=1e-10, atol=1e-10)
+    images = rng.normal(0, 1, (2, 12, 20, 3))
+    np.testing.assert_array_equal(slow.patchify(images, 4), ref().patchify(images, 4))
