@@ -29,10 +29,16 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
     else:
         for r in rows:
-            budgets = ", ".join(f"{k} {'<=' if 'max' in b else '>='} {b.get('max', b.get('min'))}"
-                                f"{b.get('unit', '')}" for k, b in r["budgets"].items())
+            budgets = ", ".join(
+                f"{k} {'<=' if 'max' in b else '>='} "
+                f"{_number(b.get('max', b.get('min')))} {b.get('unit', '')}".rstrip()
+                for k, b in r["budgets"].items())
             print(f"{r['id']:<24} {r['track']:<11} {r['kind']:<9} {r['points']:>5g} pts  {budgets}")
     return 0
+
+
+def _number(v: float) -> str:
+    return f"{v:,.0f}" if float(v).is_integer() and abs(v) >= 1000 else f"{v:g}"
 
 
 def cmd_notebooks(args: argparse.Namespace) -> int:
