@@ -15,6 +15,8 @@ import os
 import subprocess
 import sys
 import textwrap
+import tomllib
+import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,10 +24,12 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from proctor import _mutants
 from proctor.spec import Library
 from proctor.worker_client import WorkerClient, WorkerConfig
 
 ROOT = Path(__file__).resolve().parents[1]
+SOLUTIONS = ROOT / "reference_solutions"
 
 # ---------------------------------------------------------------------------- tiny library
 
@@ -204,6 +208,46 @@ def tree_digest(root: Path) -> dict[str, tuple[str, int]]:
                 what = "dir" if p.is_dir() else "other"
             out[str(p.relative_to(root))] = (what, st.st_mode, st.st_mtime_ns)
     return out
+
+
+# ---------------------------------------------------------------------- reference solutions
+
+
+def _solution_place(exercise: str, name: str) -> tuple[Path, _mutants.Mutation | None]:
+    """``name``: a rejected reason (``"tie_order"``) or a path under the exercise's
+    solutions (``"accepted/reference.py"``, ``"rejected/tie_order"``). Returns the
+    solution file, or for a mutant its would-be solution.py and the mutation."""
+    base = SOLUTIONS / exercise / (name if "/" in name else f"rejected/{name}")
+    if base.is_file():
+        return base, None
+    if (base / "solution.py").is_file():
+        return base / "solution.py", None
+    expect = base / "expect.toml"
+    mutation = _mutants.parse(expect, tomllib.loads(expect.read_text()))
+    if mutation is None:
+        raise FileNotFoundError(f"{base}: no solution.py and no mutation in expect.toml")
+    return base / "solution.py", mutation
+
+
+def solution_source(exercise: str, name: str) -> str:
+    """A reference solution's code: its solution.py, or a mutant's source built from its
+    ``expect.toml`` (as ``proctor calibrate`` builds it)."""
+    path, mutation = _solution_place(exercise, name)
+    if mutation is None:
+        return path.read_text()
+    return _mutants.apply(mutation, SOLUTIONS / exercise)
+
+
+def load_solution(exercise: str, name: str) -> types.ModuleType:
+    """A reference solution's code (see :func:`solution_source`) run in a fresh module,
+    without writing bytecode next to it."""
+    path, mutation = _solution_place(exercise, name)
+    parts = path.relative_to(SOLUTIONS).with_suffix("").parts
+    module = types.ModuleType("_solution_" + "_".join(parts))
+    module.__file__ = str(path)
+    filename = str(path) if mutation is None else f"{path.parent / 'expect.toml'} (mutant)"
+    exec(compile(solution_source(exercise, name), filename, "exec"), module.__dict__)
+    return module
 
 
 # ---------------------------------------------------------------------------- workers

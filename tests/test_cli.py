@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, run_cli, submission_dir, validate_report, write
+from conftest import ROOT, run_cli, solution_source, submission_dir, validate_report, write
 
 from proctor import cli, sandbox
 from proctor.spec import Library
@@ -176,12 +176,20 @@ def test_grade_samples_writes_reports_and_a_summary(graded_samples):
 
 @pytest.mark.parametrize("ex_id", ALGO)
 def test_grading_rejected_solutions_gives_their_declared_failures(ex_id, tmp_path):
-    rejected = sorted((ROOT / "reference_solutions" / ex_id / "rejected").glob("*/solution.py"))
+    # a rejected folder's solution.py, or a mutant's source written to <tmp>/<reason>/solution.py
+    folders = sorted((ROOT / "reference_solutions" / ex_id / "rejected").glob("*/expect.toml"))
+    rejected = []
+    for d in (e.parent for e in folders):
+        if (d / "solution.py").is_file():
+            rejected.append(d / "solution.py")
+        else:
+            rejected.append(write(tmp_path / "mutants" / d.name / "solution.py",
+                                  solution_source(ex_id, d.name)))
     assert rejected
     out = tmp_path / "out"
     ok(run_cli("grade", *map(str, rejected), "--exercise", ex_id, "--out", str(out), UNSAFE))
-    for sol in rejected:
-        expect = tomllib.loads((sol.parent / "expect.toml").read_text())
+    for sol, expect_toml in zip(rejected, folders, strict=True):
+        expect = tomllib.loads(expect_toml.read_text())
         report = read_report(out, sol.parent.name)
         (ex,) = report["exercises"]
         assert ex["id"] == ex_id and ex["status"] == "graded"

@@ -17,6 +17,7 @@ from types import ModuleType
 
 import numpy as np
 import pytest
+from conftest import load_solution
 
 from proctor.calibrate import code_artifacts, discover
 from proctor.pipeline import reference_source
@@ -136,7 +137,7 @@ def test_reference_predictions_are_well_formed_and_accurate(reference):
 
 
 def _variant(name: str, reference) -> ModuleType:
-    mod = _load(DET / "rejected" / name / "solution.py", f"det_{name}")
+    mod = load_solution("detection", name)  # a solution.py, or a mutant of the reference
     mod._model = reference._model
     return mod
 

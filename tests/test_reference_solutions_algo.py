@@ -21,6 +21,7 @@ from types import ModuleType
 
 import numpy as np
 import pytest
+from conftest import load_solution
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "reference_solutions"
@@ -53,8 +54,10 @@ def reference(exercise: str) -> ModuleType:
     return _load(SOLUTIONS / exercise / "accepted" / "reference.py")
 
 
+@functools.cache
 def rejected(exercise: str, reason: str) -> ModuleType:
-    return _load(SOLUTIONS / exercise / "rejected" / reason / "solution.py")
+    """A rejected solution: its solution.py, or a mutant's source (see conftest)."""
+    return load_solution(exercise, reason)
 
 
 def _best_time(fn, repeat: int = 3) -> float:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import load_solution
 
 from proctor.scenes import homography_scene, tracking_sequence, triangulation_scene
 
@@ -61,7 +62,13 @@ def _load(path: Path) -> types.ModuleType:
 def solution(exercise: str, name: str) -> types.ModuleType:
     if name == "reference":
         return _load(SOLUTIONS / exercise / "accepted" / "reference.py")
-    return _load(SOLUTIONS / exercise / "rejected" / name / "solution.py")
+    return _rejected(exercise, name)
+
+
+@functools.cache
+def _rejected(exercise: str, name: str) -> types.ModuleType:
+    """Its solution.py, or a mutant's source built from its expect.toml (see conftest)."""
+    return load_solution(exercise, name)
 
 
 # ============================================================================ tracking
