@@ -81,3 +81,29 @@ def test_a_stale_lock_delays_but_never_blocks_grading(lock_dir):
     finally:
         p.kill()
         p.wait()
+
+
+def test_an_untrusted_lock_dir_is_not_used(tmp_path, monkeypatch):
+    """A lock dir that is a symlink, or writable by others, could steer our O_CREAT
+    elsewhere: the cross-process lock is skipped (threads still take turns)."""
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(target)
+    monkeypatch.setattr(_pinning, "LOCK_DIR", link)
+    assert _pinning._flock(3, 0.1) is None
+    assert list(target.iterdir()) == []
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    monkeypatch.setattr(_pinning, "LOCK_DIR", shared)
+    assert _pinning._flock(3, 0.1) is None
+
+
+def test_a_symlinked_lock_file_is_not_followed(lock_dir, tmp_path):
+    lock_dir.mkdir(mode=0o700)
+    victim = tmp_path / "victim"
+    victim.write_text("untouched")
+    (lock_dir / "core-3.lock").symlink_to(victim)
+    assert _pinning._flock(3, 0.1) is None
+    assert victim.read_text() == "untouched"

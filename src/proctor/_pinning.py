@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import stat
 import tempfile
 import threading
 import time
@@ -55,7 +56,17 @@ def grader_off(cores: set[int]) -> Iterator[None]:
 
 _THREAD_LOCKS: dict[int, threading.Lock] = {}
 _GUARD = threading.Lock()
-LOCK_DIR = Path(os.environ.get("PROCTOR_LOCK_DIR", Path(tempfile.gettempdir()) / "proctor-cores"))
+def _default_lock_dir() -> Path:
+    """Root's lock files live beside the sandbox slots (root-owned /run/proctor); anyone
+    else's in a per-user directory under the temp dir."""
+    if os.environ.get("PROCTOR_LOCK_DIR"):
+        return Path(os.environ["PROCTOR_LOCK_DIR"])
+    if os.geteuid() == 0:
+        return Path(os.environ.get("PROCTOR_STATE_DIR", "/run/proctor")) / "cores"
+    return Path(tempfile.gettempdir()) / f"proctor-cores-{os.geteuid()}"
+
+
+LOCK_DIR = _default_lock_dir()
 
 
 @contextmanager
@@ -63,7 +74,8 @@ def core_lock(core: int | None, wait_s: float = 1800.0) -> Iterator[float]:
     """Hold ``core`` for one latency measurement; yields the seconds spent waiting.
 
     A thread lock serialises the measurements of one grader (``--jobs``); an
-    ``flock`` on ``LOCK_DIR/core-<n>.lock`` those of other grader processes. After
+    ``flock`` on ``LOCK_DIR/core-<n>.lock`` those of other grader processes (of the
+    same user: a lock dir is private to its owner). After
     ``wait_s`` it measures anyway (someone may hold a stale lock file open) rather
     than hang the grading; the report then shows the wait."""
     if core is None:
@@ -84,11 +96,17 @@ def core_lock(core: int | None, wait_s: float = 1800.0) -> Iterator[float]:
 
 
 def _flock(core: int, wait_s: float) -> int | None:
+    """The cross-process lock, or None when the lock dir cannot be trusted: a directory
+    someone else owns or can write to (or a symlink) could point our O_CREAT elsewhere."""
     try:
-        LOCK_DIR.mkdir(mode=0o755, parents=True, exist_ok=True)
-        fd = os.open(LOCK_DIR / f"core-{core}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        LOCK_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = os.lstat(LOCK_DIR)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
+            return None
+        fd = os.open(LOCK_DIR / f"core-{core}.lock",
+                     os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
     except OSError:
-        return None  # no lock dir: measurements of other graders are not serialised
+        return None  # no usable lock dir: other graders' measurements are not serialised
     deadline = time.monotonic() + wait_s
     while True:
         try:
