@@ -23,8 +23,8 @@ from types import ModuleType
 
 import numpy as np
 import pytest
+from conftest import solution_source
 
-from proctor import _mutants
 from proctor.checks import load_checks, run_check
 from proctor.context import Context
 from proctor.grading import PUBLIC_SEED, hidden_seed
@@ -57,14 +57,9 @@ def ref() -> ModuleType:
 
 
 def _source(solution: str) -> str:
-    """A solution's code: its file, or for a mutant the reference with its replacements."""
-    if solution.startswith("accepted"):
-        return (SOLUTIONS / f"{solution}.py").read_text()
-    folder = SOLUTIONS / solution
-    if (folder / "solution.py").is_file():
-        return (folder / "solution.py").read_text()
-    expect = folder / "expect.toml"
-    return _mutants.apply(_mutants.parse(expect, tomllib.loads(expect.read_text())), SOLUTIONS)
+    """A solution's code ("accepted/reference" or "rejected/<reason>"; mutants applied)."""
+    return solution_source(EX_ID, f"{solution}.py" if solution.startswith("accepted")
+                           else solution)
 
 
 def _expect(reason: str) -> dict:
