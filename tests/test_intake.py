@@ -86,6 +86,39 @@ def test_zip_of_the_bundle_folder_is_accepted(tmp_path):
         assert sub.notebook("adder") is not None
 
 
+def test_a_folder_zipped_on_macos_is_accepted(tmp_path):
+    z = make_zip(tmp_path / "mac.zip", [("bundle/notebooks/adder.ipynb", NB.encode()),
+                                        ("__MACOSX/bundle/notebooks/._adder.ipynb", b"\0\5"),
+                                        ("__MACOSX/bundle/notebooks/scale.ipynb", b"junk"),
+                                        (".DS_Store", b"\0")])
+    with open_submission(z) as sub:
+        assert sub.notebook("adder").read_text() == NB
+        assert sub.notebook("scale") is None  # never taken from the junk folder
+        assert sub.problems == []
+
+
+def test_a_misplaced_notebook_is_graded_and_named(tmp_path):
+    z = make_zip(tmp_path / "flat.zip", [("adder.ipynb", NB.encode()),
+                                         (".ipynb_checkpoints/scale.ipynb", NB.encode())])
+    with open_submission(z) as sub:
+        assert sub.notebook("adder").read_text() == NB
+        assert sub.notebook("adder").read_text() == NB  # asked twice, said once
+        assert sub.problems == ["notebooks/adder.ipynb not found; graded adder.ipynb instead "
+                                "(the only file of that name)"]
+        assert sub.notebook("scale") is None
+
+
+def test_an_ambiguous_misplaced_notebook_is_not_guessed(tmp_path):
+    z = make_zip(tmp_path / "two.zip", [("try1/adder.ipynb", NB.encode()),
+                                        ("try2/adder.ipynb", NB.encode()),
+                                        ("notebooks/scale.ipynb", NB.encode())])
+    with open_submission(z) as sub:
+        assert sub.notebook("adder") is None
+        (problem,) = sub.problems
+        assert "try1/adder.ipynb" in problem and "try2/adder.ipynb" in problem
+        assert "none graded" in problem
+
+
 def test_entries_without_file_type_bits_are_plain_files(tmp_path):
     # ZipFile.writestr("name", data) stores permission bits only (0o600, no S_IFREG).
     z = tmp_path / "plain.zip"

@@ -21,6 +21,8 @@ MAX_ENTRIES = 2000
 MAX_TOTAL_BYTES = 1 << 30
 MAX_FILE_BYTES = 512 << 20
 MAX_RATIO = 200
+# what operating systems and editors add to a zipped folder: never part of a submission
+JUNK = frozenset({"__MACOSX", ".DS_Store", "Thumbs.db", ".ipynb_checkpoints"})
 
 
 class IntakeError(ValueError):
@@ -37,10 +39,49 @@ class Submission:
     _tmp: tempfile.TemporaryDirectory | None = None
 
     def notebook(self, exercise_id: str) -> Path | None:
+        """``notebooks/<id>.ipynb``; failing that, the one ``<id>.ipynb`` elsewhere in the
+        submission (a candidate who zipped the notebooks folder's contents, or moved a
+        file), which the report then names as a problem."""
         if exercise_id in self.single:
             return self.single[exercise_id]
         path = self.root / "notebooks" / f"{exercise_id}.ipynb"
-        return path if path.is_file() and not self._linked(path) else None
+        if path.is_file() and not self._linked(path):
+            return path
+        found = [p for p in self._files_named(f"{exercise_id}.ipynb") if not self._linked(p)]
+        where = ", ".join(str(p.relative_to(self.root)) for p in found)
+        if len(found) == 1:
+            self._note(f"notebooks/{exercise_id}.ipynb not found; graded {where} instead "
+                       "(the only file of that name)")
+            return found[0]
+        if found:
+            self._note(f"notebooks/{exercise_id}.ipynb not found, and several {exercise_id}.ipynb "
+                       f"elsewhere ({where}): none graded")
+        return None
+
+    def _note(self, problem: str) -> None:
+        if problem not in self.problems:
+            self.problems.append(problem)
+
+    def _files_named(self, name: str, depth: int = 3) -> list[Path]:
+        """Files called ``name`` at most ``depth`` folders deep, outside OS junk folders."""
+        found: list[Path] = []
+        level = [self.root]
+        for _ in range(depth + 1):
+            nxt = []
+            for d in level:
+                try:
+                    children = sorted(d.iterdir())
+                except OSError:
+                    continue
+                for c in children:
+                    if c.is_symlink() or c.name in JUNK:
+                        continue
+                    if c.is_dir():
+                        nxt.append(c)
+                    elif c.name == name and c.is_file():
+                        found.append(c)
+            level = nxt
+        return found
 
     def artifact_dir(self, exercise_id: str) -> Path | None:
         path = self.root / "artifacts" / exercise_id
@@ -134,7 +175,7 @@ def _open_zip(path: Path) -> Submission:
         raise IntakeError(f"{path.name}: unreadable zip entry "
                           f"({type(exc).__name__}: {exc})") from None
     # A zip made by zipping the bundle folder has one top-level dir; accept both shapes.
-    entries = [p for p in root.iterdir()]
+    entries = [p for p in root.iterdir() if p.name not in JUNK]
     if len(entries) == 1 and entries[0].is_dir() and not (root / "notebooks").exists():
         root = entries[0]
     return Submission(path.stem, digest, root, [], {}, tmp)
