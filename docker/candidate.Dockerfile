@@ -25,7 +25,7 @@ RUN pip install --no-cache-dir --index-url "${TORCH_INDEX_URL}" \
         "torch==${TORCH_VERSION}" "torchvision==${TORCHVISION_VERSION}"
 
 # proctor itself (check, submit, the notebook helpers) and JupyterLab.
-COPY pyproject.toml README.md /tmp/proctor-src/
+COPY pyproject.toml README.md LICENSE /tmp/proctor-src/
 COPY src /tmp/proctor-src/src
 RUN pip install --no-cache-dir "/tmp/proctor-src[ml]" "jupyterlab==${JUPYTERLAB_VERSION}" \
     && rm -rf /tmp/proctor-src

@@ -26,7 +26,7 @@ RUN apt-get update \
 RUN pip install --no-cache-dir --index-url "${TORCH_INDEX_URL}" \
         "torch==${TORCH_VERSION}" "torchvision==${TORCHVISION_VERSION}"
 
-COPY pyproject.toml README.md /tmp/proctor-src/
+COPY pyproject.toml README.md LICENSE /tmp/proctor-src/
 COPY src /tmp/proctor-src/src
 RUN pip install --no-cache-dir "/tmp/proctor-src[ml]" && rm -rf /tmp/proctor-src
 
