@@ -69,9 +69,8 @@ def test_checks_are_collected_in_order_with_their_metadata(defs, tmp_path):
 def test_assertion_rewriting_explains_failures(defs):
     out = run_check(defs["eq_fails"], None)
     assert out.status == "fail" and "assert 3 == 2" in out.message
-    out = run_check(defs["explained"], None)
-    assert out.status == "fail" and out.message.startswith("lists differ")
-    assert "assert [1, 2, 3] == [1, 2, 4]" in out.message
+    out = run_check(defs["explained"], None)  # an author's message is shown as written
+    assert (out.status, out.message) == ("fail", "lists differ")
     assert run_check(defs["passes"], None).status == "pass"
     out = run_check(defs["outcome"], None)
     assert (out.status, out.message, out.measured, out.budget) == (

@@ -93,12 +93,22 @@ def load_checks(path: Path, hidden: bool) -> list[CheckDef]:
     return found
 
 
+def _assertion_text(text: str) -> str:
+    """An author's assertion message as written: pytest's rewriting appends its
+    introspection (``assert np.False_ + where …``) after a newline, which explains a
+    bare ``assert`` but buries a message the author wrote for the interviewer."""
+    if not text:
+        return "assertion failed"
+    head, sep, _ = text.partition("\nassert ")
+    return head if sep and head.strip() else text
+
+
 def run_check(defn: CheckDef, ctx: Context) -> Outcome:
     """Run one check and map whatever happens to an Outcome; never raises."""
     try:
         result = defn.fn(ctx)
     except AssertionError as exc:
-        return Outcome("fail", _clip(str(exc) or "assertion failed"))
+        return Outcome("fail", _clip(_assertion_text(str(exc))))
     except CandidateError as exc:
         return Outcome("fail", _clip(exc.summary()))
     except WorkerError as exc:
