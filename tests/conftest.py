@@ -223,7 +223,8 @@ def _solution_place(exercise: str, name: str) -> tuple[Path, _mutants.Mutation |
     if (base / "solution.py").is_file():
         return base / "solution.py", None
     expect = base / "expect.toml"
-    mutation = _mutants.parse(expect, tomllib.loads(expect.read_text()))
+    mutation = _mutants.parse(expect, tomllib.loads(expect.read_text()),
+                              unchanged_ok=(base / "build.py").is_file())
     if mutation is None:
         raise FileNotFoundError(f"{base}: no solution.py and no mutation in expect.toml")
     return base / "solution.py", mutation

@@ -142,8 +142,21 @@ def test_malformed_mutants_are_spec_errors(tiny_lib, text, problem):
 def test_a_mutant_with_its_own_solution_file_is_ambiguous(tiny_lib):
     d = tiny_lib.root / "reference_solutions" / "adder" / "rejected" / "abs_values"
     (d / "expect.toml").write_text(MUTANT)  # abs_values also has a solution.py
-    with pytest.raises(SpecError, match="no solution or build file of its own"):
+    with pytest.raises(SpecError, match="no solution file of its own"):
         cal.discover(tiny_lib.get("adder"))
+
+
+def test_a_mutant_without_replacements_needs_a_build_script(tiny_lib):
+    """The same code with other saved files: mutates + build.py, no [[replace]]."""
+    d = tiny_lib.root / "reference_solutions" / "adder" / "rejected" / "same_code"
+    write(d / "expect.toml", 'fail = ["add_negative"]\nmutates = "accepted/reference.py"\n')
+    with pytest.raises(SpecError, match="or a build.py beside it"):
+        cal.discover(tiny_lib.get("adder"))
+    write(d / "build.py", "import sys\n")
+    sol = next(s for s in cal.discover(tiny_lib.get("adder")) if s.name == "rejected/same_code")
+    assert sol.mutation.replacements == ()
+    assert cal._mutants.apply(sol.mutation, tiny_lib.get("adder").solutions_dir) == \
+        "def add(a, b):\n    return a + b\n"
 
 
 def test_a_mutant_cannot_reach_outside_the_solutions(tiny_lib):

@@ -30,16 +30,22 @@ class Mutation:
     replacements: tuple[tuple[str, str], ...]
 
 
-def parse(expect: Path, meta: dict) -> Mutation | None:
-    """The mutation an ``expect.toml`` declares, or None if it declares none."""
+def parse(expect: Path, meta: dict, unchanged_ok: bool = False) -> Mutation | None:
+    """The mutation an ``expect.toml`` declares, or None if it declares none.
+
+    ``unchanged_ok``: the solution has a ``build.py`` of its own, so ``mutates`` without
+    ``[[replace]]`` (the same code with other saved files) is meaningful."""
     target, replace = meta.get("mutates"), meta.get("replace")
     if target is None and replace is None:
         return None
     if not isinstance(target, str) or not target.endswith(".py"):
         raise SpecError(f"{expect}: mutates = \"accepted/reference.py\" (a .py solution of this "
                         "exercise) must come with [[replace]]")
+    if replace is None and unchanged_ok:
+        return Mutation(expect, target, ())
     if not isinstance(replace, list) or not replace:
-        raise SpecError(f"{expect}: mutates needs at least one [[replace]] with old and new")
+        raise SpecError(f"{expect}: mutates needs at least one [[replace]] with old and new "
+                        "(or a build.py beside it, for the same code with other saved files)")
     pairs = []
     for i, r in enumerate(replace, 1):
         if not (isinstance(r, dict) and set(r) == {"old", "new"}

@@ -86,11 +86,11 @@ def discover(ex: ExerciseDir) -> list[Solution]:
         if weights_from is not None and not _is_solution_ref(ex, weights_from):
             raise SpecError(f"{expect}: weights_from = {weights_from!r} must name a solution "
                             "folder of this exercise, e.g. \"accepted/reference\"")
-        mutation = _mutants.parse(expect, meta)
+        mutation = _mutants.parse(expect, meta, unchanged_ok=(d / "build.py").is_file())
         if mutation is not None and any((d / f).exists() for f in ("solution.py",
-                                                                   "solution.ipynb", "build.py")):
-            raise SpecError(f"{expect}: a mutant (mutates = ...) has no solution or build file "
-                            f"of its own; remove them from {d} or drop the mutation")
+                                                                   "solution.ipynb")):
+            raise SpecError(f"{expect}: a mutant (mutates = ...) has no solution file of its "
+                            f"own; remove it from {d} or drop the mutation")
         sols.append(Solution(f"rejected/{d.name}", d, frozenset(fail), str(meta.get("why", "")),
                              weights_from, frozenset(unjudged), mutation))
     if not any(s.name.startswith("accepted/") for s in sols):
