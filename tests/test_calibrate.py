@@ -6,6 +6,7 @@ import pytest
 from conftest import expect_toml, run_cli, write
 
 from proctor import calibrate as cal
+from proctor import verdict_table as vt
 from proctor.report import CheckResult, ExerciseResult
 from proctor.spec import SpecError
 
@@ -40,7 +41,7 @@ def test_expected_verdicts_are_ok(tiny_lib):
     for v in verdicts.values():
         assert v.mismatches == [], (v.solution.name, v.mismatches)
     assert verdicts["accepted/reference"].result.score == 4
-    table = cal.matrix(list(verdicts.values()))
+    table = vt.matrix(list(verdicts.values()))
     assert "accepted/reference" in table and "MISMATCH" not in table
     assert table.count("OK") == 3
 
@@ -49,7 +50,7 @@ def test_failing_an_undeclared_check_is_a_mismatch(tiny_lib):
     rejected(tiny_lib, "sub", "def add(a, b):\n    return a - b\n", ["add_basic"])
     v = by_name(run(tiny_lib))["rejected/sub"]
     assert any(m.startswith("add_arrays: expected pass, got fail") for m in v.mismatches)
-    assert "MISMATCH" in cal.matrix([v])
+    assert "MISMATCH" in vt.matrix([v])
 
 
 def test_passing_a_declared_check_is_a_mismatch(tiny_lib):
@@ -87,7 +88,7 @@ def test_unjudged_checks_are_shown_but_not_asserted(tiny_lib):
     v = by_name(run(tiny_lib))["rejected/near"]
     assert v.solution.unjudged == {"add_basic"}
     assert v.mismatches == []
-    row = next(line for line in cal.matrix([v]).splitlines() if line.startswith("rejected/near"))
+    row = next(line for line in vt.matrix([v]).splitlines() if line.startswith("rejected/near"))
     assert "p" in row.split()[1:] and row.rstrip().endswith("OK")
     (d / "expect.toml").write_text('fail = ["add_negative"]\nunjudged = ["add_basci"]\n')
     assert by_name(run(tiny_lib))["rejected/near"].mismatches == [
@@ -190,17 +191,17 @@ def _verdict(name, statuses):
 
 def test_flips_detect_status_changes_across_repeats():
     stable = [_verdict("accepted/r", {"a": "pass", "b": "fail"}) for _ in range(3)]
-    assert cal.flips(stable) == []
+    assert vt.flips(stable) == []
     flaky = stable + [_verdict("accepted/r", {"a": "pass", "b": "inconclusive"})]
-    assert cal.flips(flaky) == ["adder accepted/r b: verdicts ['fail', 'inconclusive'] "
+    assert vt.flips(flaky) == ["adder accepted/r b: verdicts ['fail', 'inconclusive'] "
                                 "across repeats"]
     other = stable + [_verdict("rejected/x", {"a": "fail", "b": "fail"})]
-    assert cal.flips(other) == []  # a different solution is not a repeat
+    assert vt.flips(other) == []  # a different solution is not a repeat
 
 
 def test_repeat_grades_each_solution_several_times(tiny_lib):
     verdicts = run(tiny_lib, repeat=2)
-    assert len(verdicts) == 6 and cal.flips(verdicts) == []
+    assert len(verdicts) == 6 and vt.flips(verdicts) == []
 
 
 def test_cli_exit_codes(tiny_lib):
@@ -212,3 +213,31 @@ def test_cli_exit_codes(tiny_lib):
     bad = run_cli("--root", root, "calibrate", "adder", "--unsafe-no-sandbox")
     assert bad.returncode == 1
     assert "MISMATCH adder rejected/wrong_claim: add_basic: expected fail, got pass" in bad.stdout
+
+
+def test_checks_no_rejected_solution_fails_are_uncovered(tiny_lib):
+    """scale has no rejected solution: none of its checks is shown to be able to fail."""
+    verdicts = run(tiny_lib, ids=("adder", "scale"))
+    scale_checks = [c.id for v in verdicts if v.result.id == "scale" for c in v.result.checks]
+    assert vt.uncovered(verdicts) == [("scale", c) for c in dict.fromkeys(scale_checks)]
+    # a declared failure that does not happen covers nothing
+    rejected(tiny_lib, "claims", "def add(a, b):\n    return a + b\n", ["add_basic"])
+    d = tiny_lib.root / "reference_solutions" / "adder" / "rejected"
+    for other in ("abs_values", "off_by_one"):
+        for f in (d / other).iterdir():
+            f.unlink()
+        (d / other).rmdir()
+    assert vt.uncovered(run(tiny_lib)) == [("adder", "add_basic"), ("adder", "add_arrays"),
+                                           ("adder", "add_negative")]
+
+
+def test_strict_calibration_fails_on_uncovered_checks(tiny_lib):
+    root = str(tiny_lib.root)
+    warn = run_cli("--root", root, "calibrate", "scale", "--unsafe-no-sandbox")
+    assert warn.returncode == 0, warn.stdout + warn.stderr
+    assert "UNCOVERED scale scale_basic" in warn.stdout
+    assert "--strict makes it an error" in warn.stdout
+    strict = run_cli("--root", root, "calibrate", "scale", "--unsafe-no-sandbox", "--strict")
+    assert strict.returncode == 1 and "UNCOVERED scale scale_basic" in strict.stdout
+    covered = run_cli("--root", root, "calibrate", "adder", "--unsafe-no-sandbox", "--strict")
+    assert covered.returncode == 0 and "UNCOVERED" not in covered.stdout

@@ -442,6 +442,7 @@ def test_memory_checks_results() -> None:
 
 def test_calibration_margins_report_intervals_margins_and_flips() -> None:
     from proctor import calibrate as cal
+    from proctor import verdict_table as vt
     from proctor.report import CheckResult, ExerciseResult
 
     def verdict(name: str, status: str, ratio: float, iv: list, must_fail=frozenset()):
@@ -454,9 +455,9 @@ def test_calibration_margins_report_intervals_margins_and_flips() -> None:
     vs = [verdict("accepted/r", "pass", 1.0, [0.9, 1.1]),
           verdict("accepted/r", "inconclusive", 2.9, [2.7, 3.1]),
           verdict("rejected/slow", "fail", 20.0, [18.0, 22.0], frozenset({"lat"}))]
-    text = "\n".join(cal._margins(vs))
+    text = "\n".join(vt._margins(vs))
     assert "lat: budget 3.0 x reference" in text
     assert "accepted/r" in text and "interval [0.9, 3.1]" in text and "UNSTABLE" in text
     assert "slowest passing upper bound 3.1 = 1.03x the budget" in text
     assert "fastest failing lower bound 18 = 6.00x the budget" in text
-    assert cal.flips(vs) == ["ex accepted/r lat: verdicts ['inconclusive', 'pass'] across repeats"]
+    assert vt.flips(vs) == ["ex accepted/r lat: verdicts ['inconclusive', 'pass'] across repeats"]

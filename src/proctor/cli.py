@@ -95,7 +95,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from proctor import calibrate
+    from proctor import calibrate, verdict_table
 
     lib = _library(args)
     ids = args.ids or lib.ids()
@@ -106,12 +106,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
               "solutions without one", file=sys.stderr)
     verdicts = calibrate.calibrate(lib, ids, unsafe, repeat=args.repeat,
                                    log=lambda m: print(m, file=sys.stderr))
-    print(calibrate.matrix(verdicts))
+    print(verdict_table.matrix(verdicts))
     bad = [v for v in verdicts if v.mismatches]
     for v in bad:
         for m in v.mismatches:
             print(f"MISMATCH {v.result.id} {v.solution.name}: {m}")
-    flips = calibrate.flips(verdicts)
+    flips = verdict_table.flips(verdicts)
     for f in flips:
         print(f"UNSTABLE {f}")
     if args.repeat > 1:
@@ -119,8 +119,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(f"\nstability over {args.repeat} repeats: {len(pairs) - len(flips)}/{len(pairs)} "
               "(solution, check) pairs kept one verdict; budget margins are listed under "
               "each exercise above")
+    gaps = verdict_table.uncovered(verdicts)
+    for ex_id, cid in gaps:
+        print(f"UNCOVERED {ex_id} {cid}: no rejected solution fails it, so nothing shows it "
+              "can fail (add one: docs/authoring.md)")
     print(f"\n{len(verdicts) - len(bad)}/{len(verdicts)} solution runs got their expected verdicts")
-    return 1 if bad or flips else 0
+    if gaps:
+        print(f"{len(gaps)} check(s) failed by no rejected solution"
+              + ("" if args.strict else " (a warning; --strict makes it an error)"))
+    return 1 if bad or flips or (args.strict and gaps) else 0
 
 
 def cmd_new(args: argparse.Namespace) -> int:
@@ -183,6 +190,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("ids", nargs="*", help="exercise ids (default: all)")
     s.add_argument("--repeat", type=int, default=1, help="repeat each grading to test stability")
     s.add_argument("--unsafe-no-sandbox", action="store_true", help="run without the sandbox")
+    s.add_argument("--strict", action="store_true",
+                   help="also fail when a check is failed by no rejected solution")
     s.set_defaults(fn=cmd_calibrate)
 
     s = sub.add_parser("notebooks", help="regenerate notebooks/ from exercises/")
