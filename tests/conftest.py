@@ -10,6 +10,7 @@ that grades inside the real sandbox is in test_cli.py.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import subprocess
@@ -249,6 +250,60 @@ def load_solution(exercise: str, name: str) -> types.ModuleType:
     filename = str(path) if mutation is None else f"{path.parent / 'expect.toml'} (mutant)"
     exec(compile(solution_source(exercise, name), filename, "exec"), module.__dict__)
     return module
+
+
+def namespace_of(source: str) -> dict:
+    """A solution's source run as a notebook cell would run it: its global names."""
+    ns: dict = {"__name__": "__main__"}
+    exec(compile(source, "<cell>", "exec"), ns)
+    return ns
+
+
+def imports_of(source: str) -> set[str]:
+    """Top-level package names a solution imports."""
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            names.add((node.module or "").split(".")[0])
+    return names
+
+
+def check_defs(ex) -> list:
+    """An exercise's public and hidden checks, in grading order."""
+    from proctor.checks import load_checks
+
+    return (load_checks(ex.public_dir / "checks.py", hidden=False)
+            + load_checks(ex.grader_dir / "checks.py", hidden=True))
+
+
+def correctness_failures(ex, source: str, reference_source: str) -> set[str]:
+    """The correctness checks (public and hidden; no latency) that ``source`` fails, run
+    in-process without the sandbox: the fast twin of calibration for one solution."""
+    import numpy as np
+
+    from proctor.checks import run_check
+    from proctor.context import Context
+    from proctor.grading import PUBLIC_SEED, hidden_seed
+    from proctor.local_check import LocalClient
+    from proctor.proxy import Proxy
+
+    candidate = Proxy(LocalClient(namespace_of(source)))  # type: ignore[arg-type]
+    reference = Proxy(LocalClient(namespace_of(reference_source)))  # type: ignore[arg-type]
+    seed = hidden_seed(ex)
+    failed = set()
+    for d in check_defs(ex):
+        if d.kind == "latency":
+            continue
+        ctx = Context(ex, candidate, reference if d.hidden else None, d.id,
+                      seed if d.hidden else PUBLIC_SEED, d.hidden)
+        with np.errstate(all="ignore"):
+            outcome = run_check(d, ctx)
+        assert outcome.status in ("pass", "fail"), (d.id, outcome.message)
+        if outcome.status == "fail":
+            failed.add(d.id)
+    return failed
 
 
 # ---------------------------------------------------------------------------- workers
