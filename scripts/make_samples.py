@@ -37,10 +37,11 @@ SAMPLES = {
         "quantize_int8": "accepted/reference",
         "prune": "accepted/reference",
         "vit_attention": "accepted/reference",
+        "seg_masks": "accepted/reference",
     },
     # a flawed one: a tie-order bug, a slow labeller, a tracker without motion model, a
     # wrong inlier threshold, an int8 model that is slower than fp32, a softmax that
-    # overflows; detection not attempted
+    # overflows, run-length codes in row-major order; detection not attempted
     "flawed": {
         "box_ops": "rejected/tie_order",
         "connected_components": "rejected/python_union_find",
@@ -48,6 +49,7 @@ SAMPLES = {
         "geometry": "rejected/threshold_squared",
         "quantize_int8": "rejected/dynamic_quantization",
         "vit_attention": "rejected/naive_softmax",
+        "seg_masks": "rejected/row_major_rle",
     },
 }
 
