@@ -59,6 +59,20 @@ def test_failing_cells_are_recorded_and_grading_goes_on(tiny_lib):
     assert "cell one broke" in r.cell_errors[0]["message"]
 
 
+def test_forbidden_imports_are_refused_in_the_worker(tiny_lib):
+    toml = tiny_lib.root / "exercises" / "adder" / "exercise.toml"
+    toml.write_text(toml.read_text().replace('kind = "code"\n',
+                                             'kind = "code"\nforbidden_imports = ["json"]\n'))
+    r = grade(tiny_lib, ["import json.decoder\ndef add(a, b):\n    return a + b",
+                         "from json import loads", *GOOD])
+    assert r.score == 4  # the rest of the notebook still runs
+    assert [(e["cell"], e["type"]) for e in r.cell_errors] == [(1, "ImportError"),
+                                                                (2, "ImportError")]
+    assert "json is not allowed in this exercise" in r.cell_errors[0]["message"]
+    clean = grade(tiny_lib, ["import collections", *GOOD])  # anything else imports as usual
+    assert clean.cell_errors == [] and clean.score == 4
+
+
 def test_missing_function_fails_with_a_name_error(tiny_lib):
     r = grade(tiny_lib, ["def plus(a, b):\n    return a + b"])
     assert set(statuses(r).values()) == {"fail"}

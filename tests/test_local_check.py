@@ -3,6 +3,7 @@ plain-data round trip as grading, a compact table, never a traceback wall."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import textwrap
 from pathlib import Path
@@ -328,6 +329,15 @@ def test_undefined_names_are_a_note(toy):
     assert notes == ["not defined yet: double (run the cells above first)"]
     results = local_check.run_public("toy_code", {}, out)
     assert results[0].status == "fail" and "NameError" in results[0].message
+
+
+def test_a_forbidden_import_in_the_kernel_is_a_note(toy):
+    lib, _ = toy
+    ex = lib.get("toy_code")
+    spec = ex.spec.model_copy(update={"forbidden_imports": ["json", "not_a_module_here"]})
+    notes = local_check.notes_for(dataclasses.replace(ex, spec=spec), {"double": abs})
+    assert notes == ["not allowed in this exercise: json (imported in this kernel; grading "
+                     "refuses the import)"]
 
 
 def test_bundle_copy_is_what_check_reads(toy):

@@ -43,6 +43,26 @@ class _IPythonStub:
         return lambda *a, **k: None
 
 
+class _Forbidden:
+    """A meta-path finder that refuses the exercise's forbidden packages by name, so
+    that "numpy only" is a rule the report can show (ImportError in the cell), not an
+    honour system. Code pasted in from such a package is still possible: the human
+    review sees it."""
+
+    def __init__(self, names: frozenset[str]) -> None:
+        self.names = names
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        top = fullname.partition(".")[0]
+        if top in self.names:
+            raise ImportError(f"{top} is not allowed in this exercise (see the prompt's "
+                              "allowed libraries)", name=fullname)
+        return None
+
+    def invalidate_caches(self) -> None:
+        return None
+
+
 def _describe(exc: BaseException) -> dict:
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     return {
@@ -134,6 +154,10 @@ def main() -> None:
     rfd, wfd = int(sys.argv[1]), int(sys.argv[2])
     inp = os.fdopen(rfd, "rb", buffering=0)
     out = os.fdopen(wfd, "wb", buffering=0)
+    forbidden = frozenset(n for n in os.environ.get("PROCTOR_FORBIDDEN_IMPORTS", "").split(",")
+                          if n)
+    if forbidden:
+        sys.meta_path.insert(0, _Forbidden(forbidden))
     worker = Worker()
     while True:
         try:

@@ -19,6 +19,7 @@ import contextlib
 import inspect
 import io
 import os
+import sys
 import textwrap
 import time
 from collections.abc import Iterator
@@ -180,6 +181,10 @@ def notes_for(ex: ExerciseDir, namespace: dict[str, Any]) -> list[str]:
     undefined = [n for n in names if n not in namespace]
     if undefined:
         notes.append(f"not defined yet: {', '.join(undefined)} (run the cells above first)")
+    used = sorted(n for n in ex.spec.forbidden_imports if n in sys.modules)
+    if used:
+        notes.append(f"not allowed in this exercise: {', '.join(used)} (imported in this "
+                     "kernel; grading refuses the import)")
     stubs = stubs_in_namespace(namespace, names, ex.starter)
     if stubs:
         notes.append(f"{NOT_IMPLEMENTED}: {', '.join(stubs)} (replace the "

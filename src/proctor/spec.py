@@ -62,6 +62,11 @@ class Exercise(BaseModel):
     runner: str | None = Field(None,
                                description="artifact kind: public module that serves the file")
     reference_artifact: str | None = None
+    forbidden_imports: list[str] = Field(
+        default_factory=list,
+        description="top-level packages a candidate's code may not import (the prompt's "
+                    "allowed-libraries rule, refused by name in the worker: a visible rule, "
+                    "not a wall against vendored code)")
     limits: Limits = Field(default_factory=Limits)
     budgets: dict[str, Budget] = Field(default_factory=dict)
 

@@ -51,6 +51,8 @@ def config_for(spec: Exercise, artifact_dir: Path | None, unsafe: bool,
     }
     if seen_at:
         env["PROCTOR_ARTIFACT_DIR"] = seen_at
+    if spec.forbidden_imports:
+        env["PROCTOR_FORBIDDEN_IMPORTS"] = ",".join(spec.forbidden_imports)
     env.update({k: os.environ[k] for k in _PASS_THROUGH if k in os.environ})
     limits = sandbox.Limits(
         wall_s=spec.limits.time_limit_s + 600,
