@@ -31,8 +31,21 @@ ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "reference_solutions"
 EXERCISES = ROOT / "exercises"
 
-TRACKING_REJECTED = ("greedy_no_motion", "drop_on_miss", "new_id_every_frame", "python_loops")
+TRACKING_REJECTED = (
+    "greedy_no_motion",
+    "drop_on_miss",
+    "new_id_every_frame",
+    "python_loops",
+    "shared_id_counter",
+)
 GEOMETRY_REJECTED = ("no_normalisation", "no_ransac", "threshold_squared", "loop_per_point")
+# Triangulation bugs (mutants): (fails noise-free exactness, fails the noisy 1.25x ratio).
+GEOMETRY_TRI_BUGS = {
+    "wrong_singular_vector": (True, True),
+    "duplicated_dlt_row": (False, True),
+    "float32_dlt": (True, False),
+    "dehomogenise_eps": (True, False),
+}
 
 # Recommended thresholds (see reference_solutions/<id>/NOTES.md for the measurements).
 TRACKING = {
@@ -226,6 +239,15 @@ def test_tracking_reference_contract():
     assert second.tolist() == first[::-1].tolist()  # same objects, rows reordered
 
 
+def test_tracking_shared_id_counter_is_not_deterministic():
+    pytest.importorskip("scipy")
+    Tracker = solution("tracking", "shared_id_counter").Tracker
+    frame = np.array([[10.0, 10, 50, 90, 0.9], [200, 40, 240, 120, 0.8]])
+    first, second = Tracker().update(frame), Tracker().update(frame)
+    assert first.min() >= 1 and second.min() >= 1
+    assert not np.array_equal(first, second)  # the second tracker continues the first's ids
+
+
 # ============================================================================ geometry
 
 
@@ -254,8 +276,9 @@ def test_triangulate_reference_exact_without_noise(case):
 
 @pytest.mark.parametrize("case", list(TRI_CASES))
 def test_triangulate_accuracy_vs_reference(case):
-    """All solutions share the reference's triangulation except no_normalisation,
-    whose plain DLT is (as expected from the algebra) just as accurate in float64."""
+    """The GEOMETRY_REJECTED solutions share the reference's triangulation except
+    no_normalisation, whose plain DLT is (as expected from the algebra) just as accurate in
+    float64 (the triangulation bugs are GEOMETRY_TRI_BUGS, tested below)."""
     ref = solution("geometry", "reference")
     scenes = [triangulation_scene(s, n_points=500, noise_px=1.0, **TRI_CASES[case]) for s in (3, 4)]
     ref_rms = np.array([np.sqrt(np.mean(_rel_errors(ref, sc) ** 2)) for sc in scenes])
@@ -265,6 +288,24 @@ def test_triangulate_accuracy_vs_reference(case):
         m = solution("geometry", name)
         rms = np.array([np.sqrt(np.mean(_rel_errors(m, sc) ** 2)) for sc in scenes])
         assert np.all(rms <= GEOMETRY["tri_rms_ratio_max"] * ref_rms), (name, rms, ref_rms)
+
+
+@pytest.mark.parametrize("name", list(GEOMETRY_TRI_BUGS))
+def test_triangulation_mutants_fail_what_they_claim(name):
+    """Noise-free max error (the exact check's scenes) and noisy RMS ratio per case."""
+    ref, m = solution("geometry", "reference"), solution("geometry", name)
+    exact_fails, noisy_fails = GEOMETRY_TRI_BUGS[name]
+    worst = max(
+        _rel_errors(m, triangulation_scene(s, n_points=300, noise_px=0.0, conditioning=c)).max()
+        for c in ("normal", "poor", "mixed")
+        for s in (1, 2)
+    )
+    assert (worst > GEOMETRY["exact_rel_err_max"]) == exact_fails, worst
+    for case, kw in TRI_CASES.items():
+        scenes = [triangulation_scene(s, n_points=500, noise_px=1.0, **kw) for s in (3, 4)]
+        rms, ref_rms = (np.sqrt(np.mean(np.concatenate([_rel_errors(x, sc) for sc in scenes]) ** 2))
+                        for x in (m, ref))
+        assert (rms > GEOMETRY["tri_rms_ratio_max"] * ref_rms) == noisy_fails, (case, rms, ref_rms)
 
 
 def test_triangulate_checks_catch_typical_bugs():
@@ -434,7 +475,8 @@ def test_starters_match_reference_signatures(exercise, names):
 
 
 @pytest.mark.parametrize(
-    "exercise, reasons", [("tracking", TRACKING_REJECTED), ("geometry", GEOMETRY_REJECTED)]
+    "exercise, reasons",
+    [("tracking", TRACKING_REJECTED), ("geometry", GEOMETRY_REJECTED + tuple(GEOMETRY_TRI_BUGS))],
 )
 def test_expect_files_parse(exercise, reasons):
     found = sorted(p.name for p in (SOLUTIONS / exercise / "rejected").iterdir() if p.is_dir())
