@@ -36,8 +36,19 @@ BOX_REJECTED = (
     "no_zero_union_guard",
     "quadratic_python",
     "batched_ignores_classes",
+    "iou_union_adds_areas",
+    "iou_unclipped_intersection",
+    "nms_union_adds_areas",
+    "empty_keep_float_index",
 )
-CC_REJECTED = ("four_for_eight", "wrong_order", "recursive_flood", "python_union_find")
+CC_REJECTED = (
+    "four_for_eight",
+    "wrong_order",
+    "recursive_flood",
+    "python_union_find",
+    "assert_validation",
+    "mask_not_bool",
+)
 
 
 @functools.cache
@@ -299,6 +310,22 @@ BOX_WITNESSES = {
         ),
         [0, 1],
     ),
+    "iou_union_adds_areas": (
+        lambda m: m.box_iou(np.array([[0.0, 0, 1, 1]]), np.array([[0.0, 0, 1, 1]])),
+        [[1.0]],
+    ),
+    "iou_unclipped_intersection": (  # disjoint along x only
+        lambda m: m.box_iou(np.array([[0.0, 0, 1, 1]]), np.array([[2.0, 0, 3, 1]])),
+        [[0.0]],
+    ),
+    "nms_union_adds_areas": (
+        lambda m: m.nms(
+            np.array([[0, 0, 10, 10], [1, 1, 11, 11], [20, 20, 30, 30]], dtype=float),
+            np.array([0.9, 0.8, 0.7]),
+            0.5,
+        ),
+        [0, 2],
+    ),
 }
 
 
@@ -329,6 +356,20 @@ def test_box_rejected_wrong_beyond_witness() -> None:
                     brute_nms(boxes, scores, thr, classes),
                 )
         assert wrong > 0, reason
+
+
+def test_empty_keep_float_index_breaks_only_on_empty_input() -> None:
+    mod = rejected("box_ops", "empty_keep_float_index")
+    with pytest.raises(IndexError):
+        mod.nms(np.zeros((0, 4)), np.zeros(0), 0.5)
+    with pytest.raises(IndexError):
+        mod.batched_nms(np.zeros((0, 4)), np.zeros(0), np.zeros(0, dtype=int), 0.5)
+    rng = np.random.default_rng(7)
+    for _ in range(100):
+        boxes, scores, classes, thr = random_box_case(rng)
+        if len(boxes):
+            got = mod.nms(boxes, scores, thr)
+            np.testing.assert_array_equal(got, brute_nms(boxes, scores, thr))
 
 
 def test_quadratic_python_is_correct_but_slow() -> None:
@@ -578,7 +619,7 @@ def test_python_union_find_correct_but_slow() -> None:
     )
 
 
-@pytest.mark.parametrize("reason", CC_REJECTED)
+@pytest.mark.parametrize("reason", [r for r in CC_REJECTED if r != "assert_validation"])
 def test_cc_rejected_keep_validation(reason: str) -> None:
     mod = rejected("connected_components", reason)
     with pytest.raises(ValueError):
@@ -589,9 +630,29 @@ def test_cc_rejected_keep_validation(reason: str) -> None:
     assert labels.shape == (0, 4) and n == 0
 
 
+def test_assert_validation_raises_assertion_error() -> None:
+    mod = rejected("connected_components", "assert_validation")
+    for mask, conn in [(np.zeros((3, 3)), 6), (np.zeros((3, 3)), 0), (np.zeros(5), 8)]:
+        with pytest.raises(AssertionError):
+            mod.label(mask, connectivity=conn)
+    m = np.array([[0, 1, 0, 1], [1, 1, 0, 0]])
+    np.testing.assert_array_equal(mod.label(m)[0], reference("connected_components").label(m)[0])
+
+
+def test_mask_not_bool_breaks_only_non_bool_masks() -> None:
+    mod = rejected("connected_components", "mask_not_bool")
+    with pytest.raises(IndexError):
+        mod.label(np.ones((1, 1), np.uint8))
+    for name, mask in label_cases():
+        if mask.dtype == bool:
+            labels, n = mod.label(mask, 8)
+            assert n == scipy_label(mask, 8)[1], name
+            np.testing.assert_array_equal(labels, scipy_label(mask, 8)[0])
+
+
 def test_all_rejected_reasons_covered() -> None:
     for exercise, reasons in (("box_ops", BOX_REJECTED), ("connected_components", CC_REJECTED)):
         on_disk = {p.name for p in (SOLUTIONS / exercise / "rejected").iterdir() if p.is_dir()}
         assert on_disk == set(reasons), exercise
-    assert set(BOX_WITNESSES) | {"quadratic_python"} == set(BOX_REJECTED)
-    assert len(list(itertools.chain(BOX_REJECTED, CC_REJECTED))) == 9
+    assert set(BOX_WITNESSES) | {"quadratic_python", "empty_keep_float_index"} == set(BOX_REJECTED)
+    assert len(list(itertools.chain(BOX_REJECTED, CC_REJECTED))) == 15
