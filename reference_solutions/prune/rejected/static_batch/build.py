@@ -1,0 +1,96 @@
+"""Rejected: structured L1 filter pruning to half the width of every conv block and a
+short fine-tune (the reference's method, 2 epochs instead of 3), exported with the
+TorchScript exporter *without* ``dynamic_axes``: the batch size of the dummy input (1,
+"the device runs one image at a time") is baked into the graph.  Small, fast and
+accurate, but the input is ``[1, 3, 64, 64]``, not the baseline's dynamic batch.
+
+Usage: python build.py OUT_DIR   (cwd: the repository root)
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from proctor import baseline
+from proctor.datasets import classification
+
+SHARED = Path.cwd() / "exercises" / "_shared"
+KEEP = 0.5
+CONV_BLOCKS = (0, 2, 4, 5, 7)  # indexes in model.features
+N_TRAIN, EPOCHS, BATCH, LR = 20000, 2, 64, 3e-3
+
+
+@torch.no_grad()
+def prune(model: nn.Module, keep: float) -> nn.Module:
+    """A ``build_model(widths=...)`` with the ``keep`` share of each block's filters of
+    largest L1 norm, weights copied (BN and the next layer's input channels sliced too)."""
+    widths = [max(1, round(w * keep)) for w in model.widths]
+    small = baseline.build_model(widths=widths)
+    prev = torch.arange(3)
+    for i, w in zip(CONV_BLOCKS, widths, strict=True):
+        conv, bn = model.features[i][0], model.features[i][1]
+        sconv, sbn = small.features[i][0], small.features[i][1]
+        idx = conv.weight.abs().sum(dim=(1, 2, 3)).argsort(descending=True)[:w].sort().values
+        sconv.weight.copy_(conv.weight[idx][:, prev])
+        for name in ("weight", "bias", "running_mean", "running_var"):
+            getattr(sbn, name).copy_(getattr(bn, name)[idx])
+        prev = idx
+    small.classifier.weight.copy_(model.classifier.weight[:, prev])
+    small.classifier.bias.copy_(model.classifier.bias)
+    return small
+
+
+def fine_tune(model: nn.Module) -> None:
+    """AdamW, one-cycle schedule, label smoothing, horizontal flips, on TRAIN_SEED images."""
+    images, labels = classification(N_TRAIN, baseline.TRAIN_SEED)
+    x_all, y_all = baseline.preprocess(images), torch.from_numpy(labels)
+    gen = torch.Generator().manual_seed(0)
+    steps = N_TRAIN // BATCH
+    opt = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=5e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=LR, pct_start=0.2,
+                                                total_steps=EPOCHS * steps)
+    model.train()
+    for _ in range(EPOCHS):
+        perm = torch.randperm(N_TRAIN, generator=gen)
+        for s in range(steps):
+            idx = perm[s * BATCH:(s + 1) * BATCH]
+            xb, yb = x_all[idx], y_all[idx]
+            flip = torch.rand(len(idx), generator=gen) < 0.5
+            xb[flip] = xb[flip].flip(-1)
+            loss = F.cross_entropy(model(xb), yb, label_smoothing=0.05)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+    model.eval()
+
+
+def main(out: Path) -> None:
+    try:  # keep freed activation buffers, as scripts/train_baseline.py does
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 32 * 1024 * 1024)
+        libc.mallopt(-1, 1024 * 1024 * 1024)
+    except OSError:
+        pass
+    torch.manual_seed(0)
+    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    small = prune(baseline.load_baseline(SHARED / "baseline_cnn.pt"), KEEP)
+    fine_tune(small)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        # the mistake: no dynamic_axes, so the dummy's batch of 1 is fixed in the graph
+        torch.onnx.export(small, (torch.zeros(1, 3, 64, 64),), str(out / "model.onnx"),
+                          input_names=["input"], output_names=["logits"],
+                          opset_version=17, dynamo=False)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
