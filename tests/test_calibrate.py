@@ -8,7 +8,7 @@ from conftest import expect_toml, run_cli, write
 from proctor import calibrate as cal
 from proctor import verdict_table as vt
 from proctor.report import CheckResult, ExerciseResult
-from proctor.spec import SpecError
+from proctor.spec import Library, SpecError
 
 
 def run(lib, ids=("adder",), **kw):
@@ -143,7 +143,7 @@ def test_malformed_mutants_are_spec_errors(tiny_lib, text, problem):
 def test_a_mutant_with_its_own_solution_file_is_ambiguous(tiny_lib):
     d = tiny_lib.root / "reference_solutions" / "adder" / "rejected" / "abs_values"
     (d / "expect.toml").write_text(MUTANT)  # abs_values also has a solution.py
-    with pytest.raises(SpecError, match="no solution file of its own"):
+    with pytest.raises(SpecError, match="no solution.py or solution.ipynb of its own"):
         cal.discover(tiny_lib.get("adder"))
 
 
@@ -241,3 +241,34 @@ def test_strict_calibration_fails_on_uncovered_checks(tiny_lib):
     assert strict.returncode == 1 and "UNCOVERED scale scale_basic" in strict.stdout
     covered = run_cli("--root", root, "calibrate", "adder", "--unsafe-no-sandbox", "--strict")
     assert covered.returncode == 0 and "UNCOVERED" not in covered.stdout
+
+
+def _artifact_exercise(root):
+    write(root / "exercises" / "toy_art" / "exercise.toml",
+          'id = "toy_art"\ntitle = "Toy"\ntrack = "edge"\nkind = "artifact"\npoints = 1\n'
+          'suggested_minutes = 1\nartifacts = ["model.txt"]\nrunner = "runner.py"\n')
+    write(root / "exercises" / "toy_art" / "runner.py", "")
+    write(root / "exercises" / "toy_art" / "prompt.md", "# toy\n")
+    write(root / "exercises" / "toy_art" / "starter.py", "# save artifacts/toy_art/model.txt\n")
+    sols = root / "reference_solutions" / "toy_art"
+    write(sols / "accepted" / "reference" / "build.py",
+          "import pathlib, sys\n"
+          "(pathlib.Path(sys.argv[1]) / 'model.txt').write_text('value = 1')\n")
+    write(sols / "rejected" / "two" / "expect.toml",
+          'fail = ["x"]\nmutates = "accepted/reference/build.py"\n'
+          "[[replace]]\nold = \"value = 1\"\nnew = \"value = 2\"\n")
+    return Library(root).get("toy_art"), sols
+
+
+def test_an_artifact_mutant_is_a_mutated_build_script(tmp_path):
+    ex, sols = _artifact_exercise(tmp_path)
+    found = {s.name: s for s in cal.discover(ex)}
+    cache = tmp_path / "cache"
+    ref = cal.build_artifact(ex, found["accepted/reference"], cache)
+    two = cal.build_artifact(ex, found["rejected/two"], cache)
+    assert (ref / "model.txt").read_text() == "value = 1"
+    assert (two / "model.txt").read_text() == "value = 2"
+    assert cal.build_artifact(ex, found["rejected/two"], cache) == two  # cached by content
+    write(sols / "rejected" / "two" / "build.py", "")  # a mutant and a script: ambiguous
+    with pytest.raises(SpecError, match="no solution.py or solution.ipynb or build.py"):
+        cal.discover(ex)

@@ -85,11 +85,15 @@ def discover(ex: ExerciseDir) -> list[Solution]:
         if weights_from is not None and not _is_solution_ref(ex, weights_from):
             raise SpecError(f"{expect}: weights_from = {weights_from!r} must name a solution "
                             "folder of this exercise, e.g. \"accepted/reference\"")
-        mutation = _mutants.parse(expect, meta, unchanged_ok=(d / "build.py").is_file())
-        if mutation is not None and any((d / f).exists() for f in ("solution.py",
-                                                                   "solution.ipynb")):
-            raise SpecError(f"{expect}: a mutant (mutates = ...) has no solution file of its "
-                            f"own; remove it from {d} or drop the mutation")
+        # a code mutant may bring a build.py for other saved files; an artifact exercise's
+        # mutant *is* a mutated build script
+        artifact = ex.spec.kind == "artifact"
+        has_build = (d / "build.py").is_file()
+        mutation = _mutants.parse(expect, meta, unchanged_ok=has_build and not artifact)
+        own = ("solution.py", "solution.ipynb") + (("build.py",) if artifact else ())
+        if mutation is not None and any((d / f).exists() for f in own):
+            raise SpecError(f"{expect}: a mutant (mutates = ...) has no {' or '.join(own)} of "
+                            f"its own; remove it from {d} or drop the mutation")
         sols.append(Solution(f"rejected/{d.name}", d, frozenset(fail), str(meta.get("why", "")),
                              weights_from, frozenset(unjudged), mutation))
     if not any(s.name.startswith("accepted/") for s in sols):
@@ -128,12 +132,15 @@ def build_artifact(ex: ExerciseDir, sol: Solution, cache: Path,
     ``start_from``, copied in first, and for an artifact exercise the data files of its
     ``reference_artifact`` dir, which builds derive from: a retrained baseline rebuilds);
     return the artifact dir."""
-    script = _entry(sol.path, "build.py")
+    if ex.spec.kind == "artifact" and sol.mutation is not None:
+        text = _mutants.apply(sol.mutation, ex.solutions_dir).encode()
+    else:
+        text = _entry(sol.path, "build.py").read_bytes()
     inputs = None
     if ex.spec.kind == "artifact" and ex.spec.reference_artifact:
         inputs = (ex.public_dir / ex.spec.reference_artifact).resolve()
         inputs = inputs if inputs.is_dir() else inputs.parent
-    digest = hashlib.sha256(script.read_bytes() + _tree_digest(start_from).encode()
+    digest = hashlib.sha256(text + _tree_digest(start_from).encode()
                             + _tree_digest(inputs, skip_code=True).encode()).hexdigest()
     digest = digest[:16]
     out = cache / ex.id / f"{sol.name.replace('/', '__')}-{digest}"
@@ -143,10 +150,12 @@ def build_artifact(ex: ExerciseDir, sol: Solution, cache: Path,
     if start_from is not None:
         shutil.copytree(start_from, out)
     out.mkdir(parents=True, exist_ok=True)
+    script = out.parent / f"{out.name}.build.py"  # the script as run (a mutant's, mutated)
+    script.write_bytes(text)
     proc = subprocess.run([sys.executable, str(script), str(out)], capture_output=True,
                           text=True, cwd=ex.solutions_dir.parent.parent, timeout=1800)
     if proc.returncode != 0:
-        raise SpecError(f"{script}: build failed:\n{proc.stderr[-2000:]}")
+        raise SpecError(f"{sol.path}: build failed ({script}):\n{proc.stderr[-2000:]}")
     (out / ".complete").write_text(digest)
     return out
 
@@ -171,9 +180,6 @@ def code_artifacts(ex: ExerciseDir, sol: Solution, cache: Path) -> Path | None:
 
 def source_for(ex: ExerciseDir, sol: Solution, cache: Path) -> Source:
     if ex.spec.kind == "artifact":
-        if sol.mutation is not None:
-            raise SpecError(f"{sol.mutation.expect}: mutants are for code exercises; an "
-                            "artifact exercise's rejected solution is a build.py")
         return Source([runner_source(ex)], build_artifact(ex, sol, cache))
     if sol.mutation is not None:
         return Source([_mutants.apply(sol.mutation, ex.solutions_dir)],
