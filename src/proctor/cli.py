@@ -24,7 +24,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         rows.append({"id": s.id, "title": s.title, "track": s.track, "kind": s.kind,
                      "points": s.points, "suggested_minutes": s.suggested_minutes,
                      "time_limit_s": s.limits.time_limit_s,
-                     "budgets": {k: b.model_dump(exclude_none=True) for k, b in s.budgets.items()}})
+                     "budgets": {k: b.model_dump(exclude_none=True) for k, b in s.budgets.items()},
+                     "forbidden_imports": list(s.forbidden_imports)})
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
