@@ -132,10 +132,10 @@ def build_artifact(ex: ExerciseDir, sol: Solution, cache: Path,
     ``start_from``, copied in first, and for an artifact exercise the data files of its
     ``reference_artifact`` dir, which builds derive from: a retrained baseline rebuilds);
     return the artifact dir."""
-    if ex.spec.kind == "artifact" and sol.mutation is not None:
-        text = _mutants.apply(sol.mutation, ex.solutions_dir).encode()
-    else:
-        text = _entry(sol.path, "build.py").read_bytes()
+    mutant = ex.spec.kind == "artifact" and sol.mutation is not None
+    script = None if mutant else _entry(sol.path, "build.py")
+    text = _mutants.apply(sol.mutation, ex.solutions_dir).encode() if mutant \
+        else script.read_bytes()
     inputs = None
     if ex.spec.kind == "artifact" and ex.spec.reference_artifact:
         inputs = (ex.public_dir / ex.spec.reference_artifact).resolve()
@@ -150,8 +150,9 @@ def build_artifact(ex: ExerciseDir, sol: Solution, cache: Path,
     if start_from is not None:
         shutil.copytree(start_from, out)
     out.mkdir(parents=True, exist_ok=True)
-    script = out.parent / f"{out.name}.build.py"  # the script as run (a mutant's, mutated)
-    script.write_bytes(text)
+    if script is None:  # a mutant's script exists only as text: run it from the cache
+        script = out.parent / f"{out.name}.build.py"
+        script.write_bytes(text)
     proc = subprocess.run([sys.executable, str(script), str(out)], capture_output=True,
                           text=True, cwd=ex.solutions_dir.parent.parent, timeout=1800)
     if proc.returncode != 0:
