@@ -306,6 +306,35 @@ def correctness_failures(ex, source: str, reference_source: str) -> set[str]:
     return failed
 
 
+def declared_failures(ex, solution: str) -> set[str]:
+    """What ``solution`` ("accepted/..." or "rejected/<reason>") declares it fails."""
+    if solution.startswith("accepted"):
+        return set()
+    expect = SOLUTIONS / ex.id / solution / "expect.toml"
+    return set(tomllib.loads(expect.read_text())["fail"])
+
+
+def assert_rejects_name_real_checks(ex, required: set[str]) -> None:
+    """The named rejected solutions exist, and each declares failures of checks that exist
+    (that every check is failed by one is ``proctor calibrate --strict``'s to assert)."""
+    reasons = {p.parent.name for p in (SOLUTIONS / ex.id / "rejected").glob("*/expect.toml")}
+    assert required <= reasons, required - reasons
+    every = {d.id for d in check_defs(ex)}
+    for reason in sorted(reasons):
+        fail = declared_failures(ex, f"rejected/{reason}")
+        assert fail and fail <= every, (reason, fail - every)
+
+
+def assert_correctness_as_declared(ex, solution: str) -> None:
+    """In-process (no sandbox, no latency checks): ``solution`` fails exactly the
+    correctness checks its expect.toml declares; the accepted reference fails none."""
+    name = f"{solution}.py" if solution.startswith("accepted") else solution
+    failed = correctness_failures(ex, solution_source(ex.id, name),
+                                  solution_source(ex.id, "accepted/reference.py"))
+    latency = {d.id for d in check_defs(ex) if d.kind == "latency"}
+    assert failed == declared_failures(ex, solution) - latency
+
+
 # ---------------------------------------------------------------------------- workers
 
 

@@ -16,15 +16,14 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
-import tomllib
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 from conftest import (
-    check_defs,
-    correctness_failures,
+    assert_correctness_as_declared,
+    assert_rejects_name_real_checks,
     imports_of,
     load_solution,
     solution_source,
@@ -69,9 +68,6 @@ def _source(solution: str) -> str:
     return solution_source(EX_ID, f"{solution}.py" if solution.startswith("accepted")
                            else solution)
 
-
-def _expect(reason: str) -> dict:
-    return tomllib.loads((SOLUTIONS / "rejected" / reason / "expect.toml").read_text())
 
 
 # ------------------------------------------------------------------------ masks
@@ -251,26 +247,14 @@ def test_prompt_examples():
 
 
 def test_the_named_mistakes_are_rejected_for_checks_that_exist():
-    """(That every check is failed by some rejected solution is asserted for every
-    exercise by ``proctor calibrate --strict``.)"""
-    every = {d.id for d in check_defs(EX)}
-    required = {"row_major_rle", "starts_with_ones", "iou_uint8_overflow", "empty_union_nan",
-                "pairwise_python_loop", "pixel_loop_rle"}
-    assert required <= set(REJECTED)
-    for reason in REJECTED:
-        fail = set(_expect(reason)["fail"])
-        assert fail and fail <= every, (reason, fail - every)
+    assert_rejects_name_real_checks(EX, {"row_major_rle", "starts_with_ones", "iou_uint8_overflow",
+                                         "empty_union_nan", "pairwise_python_loop",
+                                         "pixel_loop_rle"})
 
 
 @pytest.mark.parametrize("solution", ["accepted/reference", *(f"rejected/{r}" for r in REJECTED)])
 def test_correctness_verdicts_match_expect_toml(solution):
-    """Public and hidden correctness checks in-process (no sandbox, no latency checks):
-    each solution fails exactly the correctness checks its expect.toml lists."""
-    failed = correctness_failures(EX, _source(solution), _source("accepted/reference"))
-    latency = {d.id for d in check_defs(EX) if d.kind == "latency"}
-    expected = set() if solution.startswith("accepted") else \
-        set(_expect(solution.split("/")[1])["fail"]) - latency
-    assert failed == expected
+    assert_correctness_as_declared(EX, solution)
 
 
 def test_solutions_are_standalone_numpy():

@@ -15,13 +15,17 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import tomllib
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
-from conftest import check_defs, correctness_failures, imports_of, solution_source
+from conftest import (
+    assert_correctness_as_declared,
+    assert_rejects_name_real_checks,
+    imports_of,
+    solution_source,
+)
 
 from proctor.spec import Library
 
@@ -54,9 +58,6 @@ def _source(solution: str) -> str:
     return solution_source(EX_ID, f"{solution}.py" if solution.startswith("accepted")
                            else solution)
 
-
-def _expect(reason: str) -> dict:
-    return tomllib.loads((SOLUTIONS / "rejected" / reason / "expect.toml").read_text())
 
 
 def _layer(rng, d):
@@ -215,26 +216,13 @@ def test_prompt_examples():
 
 
 def test_the_named_mistakes_are_rejected_for_checks_that_exist():
-    """(That every check is failed by some rejected solution is asserted for every
-    exercise by ``proctor calibrate --strict``.)"""
-    every = {d.id for d in check_defs(EX)}
-    required = {"naive_softmax", "scale_by_d", "patch_order_colmajor", "python_loops",
-                "mask_ignored"}
-    assert required <= set(REJECTED)
-    for reason in REJECTED:
-        fail = set(_expect(reason)["fail"])
-        assert fail and fail <= every, (reason, fail - every)
+    assert_rejects_name_real_checks(EX, {"naive_softmax", "scale_by_d", "patch_order_colmajor",
+                                         "python_loops", "mask_ignored"})
 
 
 @pytest.mark.parametrize("solution", ["accepted/reference", *(f"rejected/{r}" for r in REJECTED)])
 def test_correctness_verdicts_match_expect_toml(solution):
-    """Public and hidden correctness checks in-process (no sandbox, no latency checks):
-    each solution fails exactly the correctness checks its expect.toml lists."""
-    failed = correctness_failures(EX, _source(solution), _source("accepted/reference"))
-    latency = {d.id for d in check_defs(EX) if d.kind == "latency"}
-    expected = set() if solution.startswith("accepted") else \
-        set(_expect(solution.split("/")[1])["fail"]) - latency
-    assert failed == expected
+    assert_correctness_as_declared(EX, solution)
 
 
 def test_solutions_are_standalone_numpy():
