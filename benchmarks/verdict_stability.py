@@ -29,10 +29,10 @@ import time
 import numpy as np
 
 from proctor import sandbox
+from proctor.library.spec import Budget, Exercise
 from proctor.measure import Plan, latency_ratio
-from proctor.spec import Budget, Exercise
-from proctor.worker_client import WorkerClient
-from proctor.workers import config_for, timing_cpu
+from proctor.worker.client import WorkerClient
+from proctor.worker.config import config_for, timing_cpu
 
 BUDGET = 2.0
 REFERENCE_REPS = 20

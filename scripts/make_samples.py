@@ -21,9 +21,9 @@ from pathlib import Path
 
 import nbformat
 
-from proctor import nbgen
 from proctor.calibrate import Solution, build_artifact, discover, source_for
-from proctor.spec import Library
+from proctor.library import notebooks as nbgen
+from proctor.library.spec import Library
 
 SAMPLES = {
     # a strong candidate: accepted solutions everywhere

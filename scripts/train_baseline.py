@@ -41,7 +41,7 @@ except ImportError:  # pragma: no cover
     sys.path.insert(0, str(ROOT / "src"))
 
 from proctor import baseline as B  # noqa: E402
-from proctor.datasets import classification  # noqa: E402
+from proctor.kit.datasets import classification  # noqa: E402
 
 NUM_THREADS = 2
 
@@ -174,7 +174,7 @@ def train(args: argparse.Namespace) -> dict:
     # 500 and 2000 images is ~0.015 at 0.9 accuracy).
     torch_acc_500 = B.accuracy(model, x_pub_t[:500], y_pub_t[:500])
     result = {
-        "architecture": "proctor.baseline.BaselineCNN",
+        "architecture": "proctor.kit.baseline.BaselineCNN",
         "widths": list(B.WIDTHS),
         "num_classes": B.NUM_CLASSES,
         "parameters": n_params,

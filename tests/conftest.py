@@ -25,9 +25,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from proctor import _mutants
-from proctor.spec import Library
-from proctor.worker_client import WorkerClient, WorkerConfig
+from proctor.calibrate import mutants as _mutants
+from proctor.library.spec import Library
+from proctor.worker.client import WorkerClient, WorkerConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "reference_solutions"
@@ -69,7 +69,7 @@ ADDER_HIDDEN_CHECKS = '''\
 import numpy as np
 
 from proctor.checks import check
-from proctor.testing import assert_equal
+from proctor.checks.asserts import assert_equal
 
 
 @check(points=2)
@@ -105,7 +105,7 @@ SCALE_PUBLIC_CHECKS = '''\
 import numpy as np
 
 from proctor.checks import check
-from proctor.testing import assert_close
+from proctor.checks.asserts import assert_close
 
 
 @check(points=1)
@@ -117,7 +117,7 @@ SCALE_HIDDEN_CHECKS = '''\
 import numpy as np
 
 from proctor.checks import check
-from proctor.testing import assert_close
+from proctor.checks.asserts import assert_close
 
 
 @check(points=1)
@@ -283,11 +283,11 @@ def correctness_failures(ex, source: str, reference_source: str) -> set[str]:
     in-process without the sandbox: the fast twin of calibration for one solution."""
     import numpy as np
 
+    from proctor.candidate.local import LocalClient
     from proctor.checks import run_check
-    from proctor.context import Context
+    from proctor.checks.context import Context
     from proctor.grading import PUBLIC_SEED, hidden_seed
-    from proctor.local_check import LocalClient
-    from proctor.proxy import Proxy
+    from proctor.worker.proxy import Proxy
 
     candidate = Proxy(LocalClient(namespace_of(source)))  # type: ignore[arg-type]
     reference = Proxy(LocalClient(namespace_of(reference_source)))  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from proctor import baseline as B  # noqa: E402
-from proctor.datasets import classification  # noqa: E402
+from proctor.kit.datasets import classification  # noqa: E402
 
 PUBLIC_SUBSET = 500  # keeps the test fast; the recorded figure is on PUBLIC_N
 

@@ -1,6 +1,6 @@
 """The candidate bundle: everything a candidate gets, and no byte of anything hidden.
 
-The leak scan here is written independently of proctor.bundle.audit (which the build
+The leak scan here is written independently of proctor.library.bundle.audit (which the build
 also runs): it derives its needles straight from graders/ and reference_solutions/.
 """
 
@@ -17,8 +17,10 @@ import nbformat
 import pytest
 from test_local_check import TOY_SEED, make_toy_library
 
-from proctor import bundle, cli, nbgen
-from proctor.spec import Library
+from proctor import cli
+from proctor.library import bundle
+from proctor.library import notebooks as nbgen
+from proctor.library.spec import Library
 
 REPO = Path(__file__).resolve().parents[1]
 LIB = Library(REPO)

@@ -6,9 +6,9 @@ import pytest
 from conftest import expect_toml, run_cli, write
 
 from proctor import calibrate as cal
-from proctor import verdict_table as vt
+from proctor.calibrate import table as vt
+from proctor.library.spec import Library, SpecError
 from proctor.report import CheckResult, ExerciseResult
-from proctor.spec import Library, SpecError
 
 
 def run(lib, ids=("adder",), **kw):

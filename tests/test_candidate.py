@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from proctor import bundle, candidate
-from proctor.spec import Library
+from proctor import candidate
+from proctor.library import bundle
+from proctor.library.spec import Library
 
 REPO = Path(__file__).resolve().parents[1]
 LIB = Library(REPO)
@@ -113,7 +114,7 @@ def test_candidate_module_is_light():
     """The grader's worker imports proctor.candidate inside the sandbox: it must not pull in
     the engine (checks, grading, numpy) at import time."""
     code = ("import sys, proctor.candidate; "
-            "bad = [m for m in ('numpy', 'proctor.local_check', 'proctor.grading', "
+            "bad = [m for m in ('numpy', 'proctor.candidate.local', 'proctor.grading', "
             "'proctor.checks', 'proctor.sandbox') if m in sys.modules]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

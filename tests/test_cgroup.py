@@ -1,10 +1,10 @@
-"""The cgroup code (proctor._cgroup*) against a FAKE cgroup tree in a temporary directory.
+"""The cgroup code (proctor.sandbox.cgroup*) against a FAKE cgroup tree in a temporary directory.
 
 The host running the suite may have only one cgroup version (often v1 on CI, v2 on
 users' machines), and the real-kernel paths are covered by tests/test_sandbox.py. Here
 both versions are driven end to end, detection -> create -> limits -> counters ->
 kill -> removal, over plain directories. ``FakeKernel`` supplies what makes cgroupfs
-unlike a plain filesystem (see ``proctor._cgroupfs``): interface files appear with a new
+unlike a plain filesystem (see ``proctor.sandbox.cgroupfs``): interface files appear with a new
 cgroup and go with it, and writes to ``cgroup.subtree_control``/``cgroup.procs`` are
 commands. Counters are set by writing the files, as the kernel would update them.
 """
@@ -20,12 +20,16 @@ from pathlib import Path
 
 import pytest
 
-from proctor import _cgroup, _cgroup_base, _cgroup_v2, _cgroupfs, sandbox
-from proctor._cgroup_v1 import CgroupV1
-from proctor._cgroup_v2 import CgroupV2
-from proctor._process import SandboxedProcess
-from proctor.memory import PeakMeter
+from proctor import sandbox
+from proctor.measure.memory import PeakMeter
 from proctor.sandbox import Limits, SandboxSpec
+from proctor.sandbox import cgroup as _cgroup
+from proctor.sandbox import cgroup_base as _cgroup_base
+from proctor.sandbox import cgroup_v2 as _cgroup_v2
+from proctor.sandbox import cgroupfs as _cgroupfs
+from proctor.sandbox.cgroup_v1 import CgroupV1
+from proctor.sandbox.cgroup_v2 import CgroupV2
+from proctor.sandbox.process import SandboxedProcess
 
 SELF = os.getpid()
 DEAD_PID = 2 ** 22 + 1  # above the kernel's maximum pid: never a live process

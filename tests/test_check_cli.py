@@ -10,8 +10,9 @@ import nbformat
 import pytest
 from test_local_check import make_toy_library
 
-from proctor import bundle, cli
-from proctor.spec import Library
+from proctor import cli
+from proctor.library import bundle
+from proctor.library.spec import Library
 
 REPO = Path(__file__).resolve().parents[1]
 LIB = Library(REPO)

@@ -6,7 +6,6 @@ import pytest
 from conftest import write
 
 from proctor.checks import (
-    MAX_MESSAGE,
     CheckDef,
     CheckLoadError,
     Outcome,
@@ -14,10 +13,11 @@ from proctor.checks import (
     load_checks,
     run_check,
 )
-from proctor.codec import CodecError
+from proctor.checks.outcome import MAX_MESSAGE
 from proctor.grading import collect_checks, grade_exercise, safe_source
-from proctor.spec import SpecError
-from proctor.worker_client import CandidateError, WorkerError
+from proctor.library.spec import SpecError
+from proctor.worker.client import CandidateError, WorkerError
+from proctor.worker.codec import CodecError
 
 MODULE = '''\
 """A check module."""

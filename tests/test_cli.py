@@ -17,7 +17,7 @@ import pytest
 from conftest import ROOT, run_cli, solution_source, submission_dir, validate_report, write
 
 from proctor import cli, sandbox
-from proctor.spec import Library
+from proctor.library.spec import Library
 
 COMMANDS = ["list", "bundle", "check", "grade", "calibrate", "notebooks", "new", "submit"]
 ALGO = ["box_ops", "connected_components"]  # the real exercises graded here (fast ones)

@@ -1,4 +1,4 @@
-"""proctor.cocoeval against hand-computed COCO AP on tiny cases.
+"""proctor.kit.cocoeval against hand-computed COCO AP on tiny cases.
 
 COCO AP is the 101-point interpolated precision (precision at recall r is the best
 precision at any recall >= r), averaged over recall points, classes and, for ``AP``,
@@ -15,7 +15,7 @@ import pytest
 
 pytest.importorskip("pycocotools")
 
-from proctor.cocoeval import MAX_DETS, evaluate  # noqa: E402
+from proctor.kit.cocoeval import MAX_DETS, evaluate  # noqa: E402
 
 
 def gt(boxes, labels=None):

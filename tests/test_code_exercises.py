@@ -13,8 +13,8 @@ import inspect
 import pytest
 from conftest import ROOT, check_defs, namespace_of
 
-from proctor.local_check import run_public
-from proctor.spec import Library
+from proctor.candidate.local import run_public
+from proctor.library.spec import Library
 
 LIB = Library(ROOT)
 CODE = [ex.id for ex in LIB.all() if ex.spec.kind == "code"

@@ -10,8 +10,8 @@ import msgpack
 import numpy as np
 import pytest
 
-from proctor import codec
-from proctor.codec import ARRAY_EXT, CodecError, dumps, loads, read_frame, write_frame
+from proctor.worker import codec
+from proctor.worker.codec import ARRAY_EXT, CodecError, dumps, loads, read_frame, write_frame
 
 
 def rt(obj):

@@ -1,4 +1,4 @@
-"""Tests for proctor.datasets: determinism, formats, and tight detection boxes."""
+"""Tests for proctor.kit.datasets: determinism, formats, and tight detection boxes."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pytest
 
-from proctor import datasets as D
+from proctor.kit import datasets as D
 
 # ---------------------------------------------------------------------------
 # classification
@@ -86,7 +86,7 @@ def test_classes_are_distinct_masks() -> None:
 
 
 def test_datasets_does_not_import_torch() -> None:
-    code = "import sys, proctor.datasets; print('torch' in sys.modules)"
+    code = "import sys, proctor.kit.datasets; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env=None)
     assert out.stdout.strip() == "False"
@@ -209,7 +209,7 @@ def test_mask_box_and_iou_helpers() -> None:
 
 
 def test_box_iou_is_the_one_scenes_uses() -> None:
-    from proctor import scenes
+    from proctor.kit import scenes
 
     assert D.box_iou is scenes.box_iou
     tiny = np.array([[0.0, 0.0, 1e-7, 1e-7]])  # union 1e-14: no clamping of the denominator

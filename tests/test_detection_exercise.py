@@ -20,8 +20,8 @@ import pytest
 from conftest import load_solution
 
 from proctor.calibrate import code_artifacts, discover
-from proctor.pipeline import reference_source
-from proctor.spec import Library, SpecError
+from proctor.grading.submission import reference_source
+from proctor.library.spec import Library, SpecError
 
 ROOT = Path(__file__).resolve().parents[1]
 DET = ROOT / "reference_solutions" / "detection"
@@ -124,8 +124,8 @@ def reference():
 
 
 def test_reference_predictions_are_well_formed_and_accurate(reference):
-    from proctor.cocoeval import as_detections, evaluate
-    from proctor.datasets import detection
+    from proctor.kit.cocoeval import as_detections, evaluate
+    from proctor.kit.datasets import detection
 
     images, targets = detection(100, reference.VAL_SEED)
     preds = as_detections(reference.predict(images), 100, 3)
@@ -143,7 +143,7 @@ def _variant(name: str, reference) -> ModuleType:
 
 
 def test_rejected_solutions_break_what_they_say(reference):
-    from proctor.datasets import detection
+    from proctor.kit.datasets import detection
 
     images, _ = detection(8, reference.VAL_SEED)
     want = reference.predict(images)

@@ -21,8 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from proctor import bundle, cli, sandbox
-from proctor.spec import Library
+from proctor import cli, sandbox
+from proctor.library import bundle
+from proctor.library.spec import Library
 
 REPO = Path(__file__).resolve().parents[1]
 DOCKER = REPO / "docker"

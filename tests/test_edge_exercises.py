@@ -1,7 +1,7 @@
 """The edge exercises (onnx_export, quantize_int8, prune) against the shipped baseline.
 
 * the trusted side's numpy preprocessing (exercises/_shared/edge_checks.py, which must not
-  import torch) equals ``proctor.baseline.preprocess``;
+  import torch) equals ``proctor.kit.baseline.preprocess``;
 * the prune budget is 0.35x the baseline's parameter count *as the runner counts it*;
 * the public checks, run the way ``check()`` runs them (runner in-process, bundle layout),
   give the expected verdicts on the fp32 baseline itself: it is a valid model of the
@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from proctor.local_check import run_public
-from proctor.spec import Library
+from proctor.candidate.local import run_public
+from proctor.library.spec import Library
 
 ROOT = Path(__file__).resolve().parents[1]
 LIB = Library(ROOT)
@@ -73,12 +73,12 @@ def baseline_desc(tmp_path_factory):
 
 def test_edge_checks_do_not_import_torch():
     src = (SHARED / "edge_checks.py").read_text()
-    assert "import torch" not in src and "proctor.baseline" not in src.replace(
-        "``proctor.baseline.preprocess``", "")
+    assert "import torch" not in src and "proctor.kit.baseline" not in src.replace(
+        "``proctor.kit.baseline.preprocess``", "")
 
 
 def test_numpy_preprocess_equals_torch(edge):
-    from proctor.datasets import classification
+    from proctor.kit.datasets import classification
 
     images, _ = classification(64, baseline.PUBLIC_SEED)
     got = edge.preprocess(images)

@@ -8,7 +8,7 @@ import json
 
 from conftest import submission_dir
 
-from proctor import gradebook
+from proctor.grading import many as gradebook
 
 ADD = "def add(a, b):\n    return a + b\n"
 SCALE = "def scale(x, k):\n    return x * k\n"

@@ -6,8 +6,8 @@ import pytest
 from conftest import notebook_json, submission_dir, validate_report, write
 
 from proctor.grading import Source, candidate_source, grade_exercise, safe_source
-from proctor.pipeline import grade_submission, reference_source
-from proctor.spec import SpecError
+from proctor.grading.submission import grade_submission, reference_source
+from proctor.library.spec import SpecError
 
 GOOD = ["import numpy as np", "def add(a, b):\n    return a + b"]
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import notebook_json, submission_dir, tree_digest, write
 
-from proctor import intake
-from proctor.intake import IntakeError, open_submission
+from proctor.submission import intake
+from proctor.submission.intake import IntakeError, open_submission
 
 NB = notebook_json(["def add(a, b):\n    return a + b"])
 
@@ -305,7 +305,7 @@ def test_other_paths_are_refused(tmp_path):
 
 
 def test_grading_leaves_the_submission_unchanged(tiny_lib, tmp_path):
-    from proctor.pipeline import grade_submission
+    from proctor.grading.submission import grade_submission
 
     sub_dir = submission_dir(tmp_path / "erin", {
         "adder": ["def add(a, b):\n    return a + b",

@@ -1,4 +1,4 @@
-"""check() in the candidate's kernel (proctor.local_check): public checks only, the same
+"""check() in the candidate's kernel (proctor.candidate.local): public checks only, the same
 plain-data round trip as grading, a compact table, never a traceback wall."""
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from proctor import bundle, local_check
+from proctor.candidate import local as local_check
+from proctor.library import bundle
+from proctor.library.spec import Library
 from proctor.report import CheckResult
-from proctor.spec import Library
 
 REPO = Path(__file__).resolve().parents[1]
 LIB = Library(REPO)
@@ -104,7 +105,7 @@ def make_toy_library(root: Path) -> Library:
         import numpy as np
 
         from proctor.checks import check
-        from proctor.testing import assert_equal
+        from proctor.checks.asserts import assert_equal
 
 
         @check(points=1)

@@ -19,11 +19,13 @@ import os
 import numpy as np
 import pytest
 
-from proctor import codec, sandbox
-from proctor.measure import Plan, latency_ratio, median_interval, min_blocks_for, same_result
-from proctor.spec import Budget, Exercise
-from proctor.worker_client import WorkerClient, WorkerConfig, WorkerError
-from proctor.workers import config_for
+from proctor import sandbox
+from proctor.library.spec import Budget, Exercise
+from proctor.measure import Plan, latency_ratio, median_interval, min_blocks_for
+from proctor.measure.compare import same_result
+from proctor.worker import codec
+from proctor.worker.client import WorkerClient, WorkerConfig, WorkerError
+from proctor.worker.config import config_for
 
 # --- median_interval ---------------------------------------------------------------
 
@@ -389,7 +391,7 @@ def f(x):
 
 
 def _memory(cand_src: str, budget: Budget, source: str = "auto", ref_src: str = MEM_REFERENCE):
-    from proctor.memory import memory_use
+    from proctor.measure.memory import memory_use
 
     cand, ref = start_worker(cand_src, "candidate"), start_worker(ref_src, "reference")
     try:
@@ -442,7 +444,7 @@ def test_memory_checks_results() -> None:
 
 def test_calibration_margins_report_intervals_margins_and_flips() -> None:
     from proctor import calibrate as cal
-    from proctor import verdict_table as vt
+    from proctor.calibrate import table as vt
     from proctor.report import CheckResult, ExerciseResult
 
     def verdict(name: str, status: str, ratio: float, iv: list, must_fail=frozenset()):

@@ -7,9 +7,9 @@ import json
 import nbformat
 from conftest import ROOT
 
-from proctor import nbgen
 from proctor.grading import grade_exercise, safe_source
-from proctor.spec import Library
+from proctor.library import notebooks as nbgen
+from proctor.library.spec import Library
 
 
 def test_render_is_deterministic_and_valid(tiny_lib):

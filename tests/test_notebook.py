@@ -10,8 +10,14 @@ import pytest
 from conftest import notebook_json, write, write_notebook
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
 
-from proctor import notebook
-from proctor.notebook import NotebookError, cells_from_file, code_cells, read_notebook, to_python
+from proctor.submission import notebook
+from proctor.submission.notebook import (
+    NotebookError,
+    cells_from_file,
+    code_cells,
+    read_notebook,
+    to_python,
+)
 
 PEEK = "def peek(expr):\n    return eval(expr)"  # appended helper cell: inspect the namespace
 

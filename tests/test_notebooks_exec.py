@@ -18,8 +18,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from proctor import bundle
-from proctor.spec import Library
+from proctor.library import bundle
+from proctor.library.spec import Library
 
 REPO = Path(__file__).resolve().parents[1]
 LIB = Library(REPO)

@@ -19,7 +19,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from proctor import codec
+from proctor.worker import codec
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNNER = ROOT / "exercises" / "_shared" / "onnx_runner.py"

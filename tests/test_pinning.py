@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from proctor import _pinning
+from proctor.measure import pinning as _pinning
 
 
 @pytest.fixture(autouse=True)

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from proctor.checks import CheckDef, run_check
-from proctor.codec import CodecError
-from proctor.proxy import Proxy, RemoteObject
-from proctor.testing import assert_equal
-from proctor.worker_client import CandidateError
+from proctor.checks.asserts import assert_equal
+from proctor.worker.client import CandidateError
+from proctor.worker.codec import CodecError
+from proctor.worker.proxy import Proxy, RemoteObject
 
 CODE = r'''
 import numpy as np

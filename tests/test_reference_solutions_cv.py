@@ -1,6 +1,6 @@
 """Reference material of the ``tracking`` and ``geometry`` exercises.
 
-* the motmetrics helper (``proctor.trackmetrics``) agrees with a hand-computed
+* the motmetrics helper (``proctor.kit.trackmetrics``) agrees with a hand-computed
   two-frame case;
 * the accepted references pass the recommended check thresholds (``TRACKING``,
   ``GEOMETRY`` below) on scenes like the hidden ones, and each rejected solution
@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 from conftest import load_solution
 
-from proctor.scenes import homography_scene, tracking_sequence, triangulation_scene
+from proctor.kit.scenes import homography_scene, tracking_sequence, triangulation_scene
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "reference_solutions"
@@ -103,7 +103,7 @@ def test_trackmetrics_hand_computed_two_frames():
     MOTP (mean 1 - IoU over the 4 matches) = (1 - 90/110) / 4.
     """
     pytest.importorskip("motmetrics")
-    from proctor.trackmetrics import evaluate_tracker, iou_distance
+    from proctor.kit.trackmetrics import evaluate_tracker, iou_distance
 
     seq = {
         "gt_ids": [np.array([1, 2]), np.array([1, 2, 3])],
@@ -141,7 +141,7 @@ def test_trackmetrics_hand_computed_two_frames():
 
 def test_trackmetrics_rejects_broken_output():
     pytest.importorskip("motmetrics")
-    from proctor.trackmetrics import TrackerOutputError, evaluate_tracker
+    from proctor.kit.trackmetrics import TrackerOutputError, evaluate_tracker
 
     seq = tracking_sequence(0, n_frames=3)
     for bad in (
@@ -159,7 +159,7 @@ def test_trackmetrics_rejects_broken_output():
 def tracking_results() -> dict[str, dict]:
     pytest.importorskip("scipy")
     pytest.importorskip("motmetrics")
-    from proctor.trackmetrics import evaluate_tracker
+    from proctor.kit.trackmetrics import evaluate_tracker
 
     default = [tracking_sequence(7000 + i) for i in range(5)]
     crowded = [tracking_sequence(7100 + i, n_objects=12) for i in range(5)]

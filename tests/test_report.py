@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import CHECK_STATUSES, submission_dir, validate_report
 
-from proctor.pipeline import environment, grade_submission
+from proctor.grading.submission import environment, grade_submission
 from proctor.report import SCHEMA, SCORING, CheckResult, ExerciseResult, Report, points_for
 
 

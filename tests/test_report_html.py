@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from proctor.report import CheckResult, ExerciseResult, Report, points_for
-from proctor.report_html import render, write_html
+from proctor.report.html import render, write_html
 
 XSS = "<script>alert('x')</script>"
 

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from proctor import sandbox
-from proctor._cgroup_v2 import PEAK_RESET_SINCE, kernel_version
-from proctor._slots import pids_of_uid
 from proctor.sandbox import Limits, SandboxSpec
+from proctor.sandbox.cgroup_v2 import PEAK_RESET_SINCE, kernel_version
+from proctor.sandbox.slots import pids_of_uid
 
 PY = sys.executable
 

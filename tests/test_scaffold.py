@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, run_cli
 
-from proctor import nbgen, sandbox, scaffold
-from proctor.spec import Library, SpecError
+from proctor import sandbox
+from proctor.library import notebooks as nbgen
+from proctor.library import scaffold
+from proctor.library.spec import Library, SpecError
 
 TREES = ("exercises", "graders", "reference_solutions")
 

@@ -1,4 +1,4 @@
-"""The synthetic scene generators of ``proctor.scenes`` (tracking and geometry).
+"""The synthetic scene generators of ``proctor.kit.scenes`` (tracking and geometry).
 
 Determinism, shapes and dtypes, and the properties the exercises rely on:
 crossing pairs of same-size objects, entering/leaving objects, detection miss
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from proctor.scenes import (
+from proctor.kit.scenes import (
     box_iou,
     find_crossings,
     homography_scene,
@@ -234,7 +234,7 @@ def test_scene_argument_errors():
 
 
 def test_public_names_stay_importable():
-    import proctor.scenes as scenes
+    import proctor.kit.scenes as scenes
 
     assert sorted(scenes.__all__) == [
         "box_iou",

@@ -29,8 +29,8 @@ from conftest import (
     solution_source,
 )
 
-from proctor.datasets import shape_mask
-from proctor.spec import Library
+from proctor.kit.datasets import shape_mask
+from proctor.library.spec import Library
 
 coco_mask = pytest.importorskip("pycocotools.mask")
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from conftest import ADDER_TOML, ROOT, write
 
-from proctor.spec import Budget, Library, SpecError, load_spec
+from proctor.library.spec import Budget, Library, SpecError, load_spec
 
 GOOD = ADDER_TOML + """
 [budgets.add_latency]

@@ -14,8 +14,10 @@ import pytest
 from test_check_cli import set_starter_cell
 from test_local_check import make_toy_library
 
-from proctor import bundle, cli, intake, sandbox, submit
-from proctor.spec import Library
+from proctor import cli, sandbox
+from proctor.library import bundle
+from proctor.library.spec import Library
+from proctor.submission import intake, submit
 
 REPO = Path(__file__).resolve().parents[1]
 LIB = Library(REPO)

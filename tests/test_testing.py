@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from proctor.testing import (
+from proctor.checks.asserts import (
     as_array,
     assert_close,
     assert_equal,

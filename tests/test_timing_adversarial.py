@@ -25,10 +25,11 @@ import numpy as np
 import pytest
 
 from proctor import sandbox
-from proctor.measure import Plan, latency_ratio, stray_threads
-from proctor.spec import Budget, Exercise
-from proctor.worker_client import WorkerClient
-from proctor.workers import config_for
+from proctor.library.spec import Budget, Exercise
+from proctor.measure import Plan, latency_ratio
+from proctor.measure.pinning import stray_threads
+from proctor.worker.client import WorkerClient
+from proctor.worker.config import config_for
 
 LIMITS = sandbox.Limits(wall_s=3600, cpu_s=3600)   # module-long workers
 SPEC = Exercise(id="timing", title="timing", track="algorithms", kind="code", points=1,
@@ -113,7 +114,7 @@ os.times = lambda: (0.0, 0.0, 0.0, 0.0, 0.0)
 # the worker runs as __main__: patch the live class and the codec it writes with
 REPLY_BEFORE_COMPUTING = honest(SLOW) + """
 import sys
-from proctor import codec
+from proctor.worker import codec
 _W = sys.modules["__main__"].Worker
 _orig = _W.handle
 
@@ -131,7 +132,7 @@ _W.handle = _handle
 
 PRECOMPUTE_AT_STAGING = honest(SLOW) + """
 import sys, threading
-from proctor import codec
+from proctor.worker import codec
 _W = sys.modules["__main__"].Worker
 _orig = _W.handle
 _pending = {}
@@ -157,7 +158,7 @@ _W.handle = _handle
 """
 
 WRITE_FRAME_PATCH = honest(SLOW) + """
-from proctor import codec
+from proctor.worker import codec
 _orig_write = codec.write_frame
 _late = [0]
 

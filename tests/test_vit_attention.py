@@ -27,7 +27,7 @@ from conftest import (
     solution_source,
 )
 
-from proctor.spec import Library
+from proctor.library.spec import Library
 
 torch = pytest.importorskip("torch")
 

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from proctor.worker_client import OUTPUT_CAP, CandidateError, WorkerError
+from proctor.worker.client import OUTPUT_CAP, CandidateError, WorkerError
 
 CODE = r'''
 import os, sys, struct

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from proctor import sandbox
-from proctor.spec import Library, SpecError
+from proctor.library.spec import Library, SpecError
 
 
 def _library(args: argparse.Namespace) -> Library:
@@ -43,7 +43,7 @@ def _number(v: float) -> str:
 
 
 def cmd_notebooks(args: argparse.Namespace) -> int:
-    from proctor import nbgen
+    from proctor.library import notebooks as nbgen
 
     lib = _library(args)
     if args.check:
@@ -57,7 +57,7 @@ def cmd_notebooks(args: argparse.Namespace) -> int:
 
 
 def cmd_bundle(args: argparse.Namespace) -> int:
-    from proctor import bundle
+    from proctor.library import bundle
 
     files = bundle.build(_library(args), Path(args.out), args.exercise)
     print(f"wrote {len(files)} files to {args.out}")
@@ -65,7 +65,7 @@ def cmd_bundle(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from proctor.check_cli import check_path
+    from proctor.candidate.cli import check_path
 
     return check_path(Path(args.path), _library_for_check(args))
 
@@ -81,7 +81,7 @@ def _library_for_check(args: argparse.Namespace) -> Library:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from proctor.gradebook import grade_many
+    from proctor.grading.many import grade_many
 
     lib = _library(args)
     unsafe = args.unsafe_no_sandbox
@@ -96,7 +96,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from proctor import calibrate, verdict_table
+    from proctor import calibrate
+    from proctor.calibrate import table as verdict_table
 
     lib = _library(args)
     ids = args.ids or lib.ids()
@@ -132,7 +133,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
-    from proctor import scaffold
+    from proctor.library import scaffold
 
     lib = _library(args)
     written = scaffold.create(lib, args.id, args.title, args.track)
@@ -146,7 +147,7 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
-    from proctor.submit import pack
+    from proctor.submission.submit import pack
 
     return pack(Path(args.bundle), Path(args.out), _library_for_submit(args))
 

@@ -1,5 +1,5 @@
 """Attack: a solution 8x slower than the reference that patches the worker that runs
-it (proctor._worker, i.e. the __main__ module of the worker process): whenever inputs
+it (proctor.worker.server, i.e. the __main__ module of the worker process): whenever inputs
 arrive before the timed message (e.g. a 'stage' op), compute the answers right away,
 while nobody is timing, and answer the timed 'run' from that cache.
 Expect: nms_latency fails, over budget: the grader counts each worker's CPU time
@@ -27,7 +27,7 @@ def _key(args):
     return h.hexdigest()
 
 
-W = sys.modules["__main__"]  # the worker runs as `python -m proctor._worker`
+W = sys.modules["__main__"]  # the worker runs as `python -m proctor.worker.server`
 _handle = W.Worker.handle
 cache = {}
 stats = {"precomputed": 0, "served": 0}

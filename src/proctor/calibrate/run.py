@@ -1,0 +1,229 @@
+"""Calibration: grade every reference solution and assert its expected verdicts.
+
+``reference_solutions/<id>/accepted/`` must score full marks; each
+``rejected/<reason>/`` declares in ``expect.toml`` the checks it must fail and must
+fail exactly those.  Artifact exercises' solutions are ``build.py`` scripts (run
+as trusted code) that write the artifact into a cache dir at calibration time.
+
+A code exercise's solution may need saved files (weights) at grading time: it is
+then a folder ``<solution>/solution.py`` + ``<solution>/artifacts/<id>/`` (laid out
+like a submission), which becomes the worker's ``artifact_dir("<id>")``.  A rejected
+solution can reuse another solution's files instead of committing a copy with
+``weights_from = "accepted/reference"`` in its ``expect.toml``; and a ``build.py``
+next to its ``solution.py`` writes (or adds to) its artifact dir at calibration time,
+for files too big or too derived to commit (it starts from a copy of the
+``weights_from`` files, if any). A rejected solution that is another one with a bug
+may be declared as a mutant of it instead of a copy (``mutates`` + ``[[replace]]``,
+see ``_mutants``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from proctor.calibrate import mutants as _mutants
+from proctor.grading.exercise import Source, grade_exercise, runner_source
+from proctor.grading.submission import reference_source, solution_artifact_dir
+from proctor.library.spec import ExerciseDir, Library, SpecError
+from proctor.report.model import ExerciseResult
+from proctor.submission.notebook import cells_from_file
+
+FAILING = ("fail", "error", "timeout")
+
+
+@dataclass
+class Solution:
+    name: str
+    path: Path
+    must_fail: frozenset[str] = frozenset()
+    why: str = ""
+    weights_from: str | None = None  # another solution whose artifacts/<id>/ this one uses
+    # checks whose verdict is not asserted: the solution sits too near their budget by
+    # construction (e.g. an fp32 model against an "int8 must be faster" budget of 0.9x)
+    unjudged: frozenset[str] = frozenset()
+    mutation: _mutants.Mutation | None = None
+
+
+@dataclass
+class Verdict:
+    solution: Solution
+    result: ExerciseResult
+    mismatches: list[str] = field(default_factory=list)
+
+
+def discover(ex: ExerciseDir) -> list[Solution]:
+    sols: list[Solution] = []
+    acc = ex.solutions_dir / "accepted"
+    for p in sorted(acc.glob("*")) if acc.is_dir() else []:
+        if p.name.startswith((".", "_")):
+            continue
+        if p.suffix in (".py", ".ipynb") or p.is_dir():
+            sols.append(Solution(f"accepted/{p.stem if p.is_file() else p.name}", p))
+    rej = ex.solutions_dir / "rejected"
+    for d in sorted(rej.iterdir()) if rej.is_dir() else []:
+        if not d.is_dir() or d.name.startswith((".", "_")):
+            continue
+        expect = d / "expect.toml"
+        try:
+            meta = tomllib.loads(expect.read_text())
+            fail = meta["fail"]
+            assert isinstance(fail, list) and fail and all(isinstance(f, str) for f in fail)
+        except (OSError, tomllib.TOMLDecodeError, KeyError, AssertionError):
+            raise SpecError(f"{expect}: needs fail = [\"check_id\", ...] (non-empty)") from None
+        unjudged = meta.get("unjudged", [])
+        if not (isinstance(unjudged, list) and all(isinstance(u, str) for u in unjudged)) \
+                or set(unjudged) & set(fail):
+            raise SpecError(f"{expect}: unjudged = [\"check_id\", ...] must be a list of "
+                            "check ids not also in fail")
+        weights_from = meta.get("weights_from")
+        if weights_from is not None and not _is_solution_ref(ex, weights_from):
+            raise SpecError(f"{expect}: weights_from = {weights_from!r} must name a solution "
+                            "folder of this exercise, e.g. \"accepted/reference\"")
+        # a code mutant may bring a build.py for other saved files; an artifact exercise's
+        # mutant *is* a mutated build script
+        artifact = ex.spec.kind == "artifact"
+        has_build = (d / "build.py").is_file()
+        mutation = _mutants.parse(expect, meta, unchanged_ok=has_build and not artifact)
+        own = ("solution.py", "solution.ipynb") + (("build.py",) if artifact else ())
+        if mutation is not None and any((d / f).exists() for f in own):
+            raise SpecError(f"{expect}: a mutant (mutates = ...) has no {' or '.join(own)} of "
+                            f"its own; remove it from {d} or drop the mutation")
+        sols.append(Solution(f"rejected/{d.name}", d, frozenset(fail), str(meta.get("why", "")),
+                             weights_from, frozenset(unjudged), mutation))
+    if not any(s.name.startswith("accepted/") for s in sols):
+        raise SpecError(f"{acc}: no accepted solution")
+    return sols
+
+
+def _is_solution_ref(ex: ExerciseDir, rel: object) -> bool:
+    if not isinstance(rel, str) or not rel or rel.startswith("/") or ".." in rel.split("/"):
+        return False
+    return rel.split("/")[0] in ("accepted", "rejected") and (ex.solutions_dir / rel).is_dir()
+
+
+def _tree_digest(root: Path | None, skip_code: bool = False) -> str:
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")) if root is not None else []:
+        if skip_code and (p.suffix in (".py", ".pyc") or "__pycache__" in p.parts):
+            continue
+        if p.is_file():
+            h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()
+
+
+def _entry(path: Path, *names: str) -> Path:
+    if path.is_file():
+        return path
+    for n in names:
+        if (path / n).is_file():
+            return path / n
+    raise SpecError(f"{path}: no {' or '.join(names)}")
+
+
+def build_artifact(ex: ExerciseDir, sol: Solution, cache: Path,
+                   start_from: Path | None = None) -> Path:
+    """Run a solution's build script once per content (the script, the files of
+    ``start_from``, copied in first, and for an artifact exercise the data files of its
+    ``reference_artifact`` dir, which builds derive from: a retrained baseline rebuilds);
+    return the artifact dir."""
+    mutant = ex.spec.kind == "artifact" and sol.mutation is not None
+    script = None if mutant else _entry(sol.path, "build.py")
+    text = _mutants.apply(sol.mutation, ex.solutions_dir).encode() if mutant \
+        else script.read_bytes()
+    inputs = None
+    if ex.spec.kind == "artifact" and ex.spec.reference_artifact:
+        inputs = (ex.public_dir / ex.spec.reference_artifact).resolve()
+        inputs = inputs if inputs.is_dir() else inputs.parent
+    digest = hashlib.sha256(text + _tree_digest(start_from).encode()
+                            + _tree_digest(inputs, skip_code=True).encode()).hexdigest()
+    digest = digest[:16]
+    out = cache / ex.id / f"{sol.name.replace('/', '__')}-{digest}"
+    if (out / ".complete").is_file():
+        return out
+    shutil.rmtree(out, ignore_errors=True)
+    if start_from is not None:
+        shutil.copytree(start_from, out)
+    out.mkdir(parents=True, exist_ok=True)
+    if script is None:  # a mutant's script exists only as text: run it from the cache
+        script = out.parent / f"{out.name}.build.py"
+        script.write_bytes(text)
+    proc = subprocess.run([sys.executable, str(script), str(out)], capture_output=True,
+                          text=True, cwd=ex.solutions_dir.parent.parent, timeout=1800)
+    if proc.returncode != 0:
+        raise SpecError(f"{sol.path}: build failed ({script}):\n{proc.stderr[-2000:]}")
+    (out / ".complete").write_text(digest)
+    return out
+
+
+def code_artifacts(ex: ExerciseDir, sol: Solution, cache: Path) -> Path | None:
+    """The artifact dir a code solution's worker sees (None: it has no saved files)."""
+    if not sol.path.is_dir():
+        return None
+    own = solution_artifact_dir(sol.path, ex.id)
+    base = own
+    if sol.weights_from is not None:
+        if own is not None:
+            raise SpecError(f"{sol.path}: has artifacts/{ex.id}/ and weights_from; use one")
+        base = solution_artifact_dir(ex.solutions_dir / sol.weights_from, ex.id)
+        if base is None:
+            raise SpecError(f"{sol.path / 'expect.toml'}: weights_from = {sol.weights_from!r} "
+                            f"has no artifacts/{ex.id}/ folder")
+    if (sol.path / "build.py").is_file():
+        return build_artifact(ex, sol, cache, start_from=base)
+    return base
+
+
+def source_for(ex: ExerciseDir, sol: Solution, cache: Path) -> Source:
+    if ex.spec.kind == "artifact":
+        return Source([runner_source(ex)], build_artifact(ex, sol, cache))
+    if sol.mutation is not None:
+        return Source([_mutants.apply(sol.mutation, ex.solutions_dir)],
+                      code_artifacts(ex, sol, cache))
+    return Source(cells_from_file(_entry(sol.path, "solution.py", "solution.ipynb")),
+                  code_artifacts(ex, sol, cache))
+
+
+def judge(sol: Solution, result: ExerciseResult) -> list[str]:
+    problems = []
+    if result.status != "graded":
+        return [f"exercise status {result.status}: {result.message}"]
+    ids = {c.id for c in result.checks}
+    for unknown in sorted((sol.must_fail | sol.unjudged) - ids):
+        problems.append(f"expect.toml names unknown check {unknown!r}")
+    for c in result.checks:
+        if c.id in sol.unjudged:
+            continue
+        want_fail = c.id in sol.must_fail
+        ok = c.status in FAILING if want_fail else c.status == "pass"
+        if not ok:
+            want = "fail" if want_fail else "pass"
+            problems.append(f"{c.id}: expected {want}, got {c.status} ({c.message[:200]})")
+    return problems
+
+
+def calibrate(library: Library, ids: list[str], unsafe: bool, repeat: int = 1,
+              cache: Path | None = None, log=print) -> list[Verdict]:
+    cache = cache or library.root / ".cache" / "calibrate"
+    verdicts: list[Verdict] = []
+    for ex_id in ids:
+        ex = library.get(ex_id)
+        reference = reference_source(ex)
+        for sol in discover(ex):
+            try:
+                src = source_for(ex, sol, cache)
+            except SpecError as exc:  # e.g. a stale mutant: this solution's mismatch only
+                failed = ExerciseResult(ex.id, ex.spec.title, "error", 0.0,
+                                        float(ex.spec.points), message=str(exc))
+                verdicts.append(Verdict(sol, failed, judge(sol, failed)))
+                continue
+            for r in range(repeat):
+                log(f"  {ex.id} {sol.name}" + (f" (repeat {r + 1}/{repeat})" if repeat > 1 else ""))
+                result = grade_exercise(ex, src, reference, hidden=True, unsafe=unsafe)
+                verdicts.append(Verdict(sol, result, judge(sol, result)))
+    return verdicts

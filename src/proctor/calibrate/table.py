@@ -1,0 +1,130 @@
+"""What ``proctor calibrate`` prints: the verdict matrix, each budget's margins, the
+checks whose verdict changed across repeats, and the checks no rejected solution fails.
+
+Kept apart from ``calibrate`` (which grades) so that the grading loop stays small; it
+only reads ``Verdict`` objects.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+from proctor.calibrate.run import FAILING, Verdict
+
+
+def matrix(verdicts: list[Verdict]) -> str:
+    """Solutions x checks: '+' pass, '-' fail (as expected), '!' a mismatch; an unjudged
+    check shows its verdict in lower case: 'p' pass, 'f' fail, 'i' inconclusive."""
+    lines: list[str] = []
+    by_ex: dict[str, list[Verdict]] = {}
+    for v in verdicts:
+        by_ex.setdefault(v.result.id, []).append(v)
+    for ex_id, vs in by_ex.items():
+        checks = [c.id for c in vs[0].result.checks]
+        width = max(len(v.solution.name) for v in vs) + 2
+        lines.append(f"\n{ex_id}")
+        for i, cid in enumerate(checks):
+            lines.append(" " * width + "| " * i + f"{cid}")
+        for v in vs:
+            cells = []
+            for c in v.result.checks:
+                expect_fail = c.id in v.solution.must_fail
+                mark = "+" if c.status == "pass" else ("-" if c.status in FAILING else "?")
+                wrong = (c.status in FAILING) != expect_fail or c.status == "inconclusive"
+                if c.id in v.solution.unjudged:
+                    cells.append({"pass": "p", "inconclusive": "i"}.get(c.status, "f"))
+                else:
+                    cells.append("!" if wrong else mark)
+            status = "OK " if not v.mismatches else "MISMATCH"
+            lines.append(v.solution.name.ljust(width) + " ".join(cells) + f"   {status}")
+        lines.extend(_margins(vs))
+    return "\n".join(lines)
+
+
+def _margins(vs: list[Verdict]) -> list[str]:
+    """Per budget check: each solution's ratios and intervals over repeats, the margin
+    between the budget and the solutions that must pass / must fail it, and flips."""
+    out: list[str] = []
+    checks: dict[str, list[tuple[Verdict, object]]] = {}
+    for v in vs:
+        for c in v.result.checks:
+            if c.kind in ("latency", "memory") and c.measured:
+                checks.setdefault(c.id, []).append((v, c))
+    for cid, rows in checks.items():
+        budget = rows[0][1].budget.get("max")
+        unit = rows[0][1].budget.get("unit", "")
+        out.append(f"    {cid}: budget {budget} {unit}".rstrip())
+        by_sol: dict[str, list] = {}
+        for v, c in rows:
+            by_sol.setdefault(v.solution.name, []).append((v, c))
+        must_pass_hi: list[float] = []
+        must_fail_lo: list[float] = []
+        for name, runs in by_sol.items():
+            must_fail = cid in runs[0][0].solution.must_fail
+            statuses = [c.status for _, c in runs]
+            ratios = [c.measured.get("ratio") for _, c in runs]
+            ivs = [c.measured.get("interval") for _, c in runs]
+            ratios = [r for r in ratios if isinstance(r, (int, float))]
+            if not ratios:  # absolute memory budgets: the candidate's MiB
+                ratios = [c.measured.get("candidate_mib") for _, c in runs]
+                ratios = [r for r in ratios if isinstance(r, (int, float))]
+            ivs = [iv for iv in ivs if isinstance(iv, list) and len(iv) == 2]
+            secs = [c.measured.get("seconds") for _, c in runs]
+            secs = [x for x in secs if isinstance(x, (int, float))]
+            counts = ", ".join(f"{s} x{statuses.count(s)}" for s in sorted(set(statuses)))
+            ratio = (f"ratio {min(ratios):.3g}" + (f"–{max(ratios):.3g}" if len(ratios) > 1
+                                                 and max(ratios) != min(ratios) else "")
+                     if ratios else "ratio ?")
+            iv = (f"interval [{min(i[0] for i in ivs):.3g}, {max(i[1] for i in ivs):.3g}]"
+                  if ivs else "interval ?")
+            sec = f"{statistics.median(secs):.1f} s" if secs else "? s"
+            flag = "  UNSTABLE" if len(set(statuses)) > 1 else ""
+            unjudged = cid in runs[0][0].solution.unjudged
+            want = "unjudged" if unjudged else "must fail" if must_fail else "must pass"
+            out.append(f"      {name:<36} {ratio:<16} {iv:<24} {counts} ({want}, "
+                       f"median {sec}){flag}")
+            if ivs and not unjudged:
+                if must_fail:
+                    must_fail_lo.append(min(i[0] for i in ivs))
+                else:
+                    must_pass_hi.append(max(i[1] for i in ivs))
+        if isinstance(budget, (int, float)) and budget > 0:
+            parts = []
+            if must_pass_hi:
+                worst = max(must_pass_hi)
+                parts.append(f"slowest passing upper bound {worst:.3g} = "
+                             f"{worst / budget:.2f}x the budget")
+            if must_fail_lo:
+                best = min(must_fail_lo)
+                parts.append(f"fastest failing lower bound {best:.3g} = "
+                             f"{best / budget:.2f}x the budget")
+            if parts:
+                out.append("      margin: " + "; ".join(parts))
+    return out
+
+
+def flips(verdicts: list[Verdict]) -> list[str]:
+    """Checks whose status changed across repeats of the same solution."""
+    seen: dict[tuple[str, str, str], set[str]] = {}
+    for v in verdicts:
+        for c in v.result.checks:
+            seen.setdefault((v.result.id, v.solution.name, c.id), set()).add(c.status)
+    return [f"{e} {s} {c}: verdicts {sorted(st)} across repeats"
+            for (e, s, c), st in seen.items() if len(st) > 1]
+
+
+def uncovered(verdicts: list[Verdict]) -> list[tuple[str, str]]:
+    """(exercise, check) pairs that no rejected solution was seen failing as declared.
+
+    Calibration proves a check only when some known-bad solution fails it: a check
+    that every solution passes could be a check that cannot fail."""
+    checks: dict[str, list[str]] = {}
+    failed: set[tuple[str, str]] = set()
+    for v in verdicts:
+        ids = checks.setdefault(v.result.id, [])
+        for c in v.result.checks:
+            if c.id not in ids:
+                ids.append(c.id)
+            if c.id in v.solution.must_fail and c.status in FAILING:
+                failed.add((v.result.id, c.id))
+    return [(ex, cid) for ex, ids in checks.items() for cid in ids if (ex, cid) not in failed]

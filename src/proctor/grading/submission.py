@@ -1,0 +1,98 @@
+"""Grade whole submissions: intake, one worker pair per exercise, one report each."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import proctor
+from proctor import sandbox
+from proctor.grading.exercise import Source, grade_exercise, runner_source, safe_source
+from proctor.library.spec import ExerciseDir, Library, SpecError
+from proctor.report.model import ExerciseResult, Report
+from proctor.submission.intake import IntakeError, open_submission
+from proctor.submission.notebook import cells_from_file
+
+
+def reference_source(ex: ExerciseDir) -> Source:
+    """The accepted reference the budgets are measured against."""
+    if ex.spec.kind == "artifact":
+        if not ex.spec.reference_artifact:
+            raise SpecError(f"{ex.public_dir / 'exercise.toml'}: field 'reference_artifact' "
+                            "is required for latency/accuracy comparisons")
+        return Source([runner_source(ex)], (ex.public_dir / ex.spec.reference_artifact).resolve())
+    ref = ex.solutions_dir / "accepted" / "reference.py"
+    if ref.is_file():
+        return Source(cells_from_file(ref), None)
+    ref_dir = ex.solutions_dir / "accepted" / "reference"
+    if (ref_dir / "solution.py").is_file():
+        # A reference with saved weights: solution.py plus artifacts/<id>/, laid out like
+        # a submission, so that its worker finds them at artifact_dir("<id>").
+        return Source(cells_from_file(ref_dir / "solution.py"),
+                      solution_artifact_dir(ref_dir, ex.id))
+    raise SpecError(f"{ref}: missing (every code exercise needs its reference: "
+                    "accepted/reference.py, or accepted/reference/solution.py with "
+                    f"artifacts/{ex.id}/)")
+
+
+def solution_artifact_dir(solution_dir: Path, exercise_id: str) -> Path | None:
+    """``<solution_dir>/artifacts/<id>/`` if present: a code solution's saved files."""
+    path = solution_dir / "artifacts" / exercise_id
+    return path.resolve() if path.is_dir() else None
+
+
+def environment(unsafe: bool) -> dict:
+    iso = sandbox.isolation()
+    env = {
+        "proctor": proctor.__version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpus": len(os.sched_getaffinity(0)),
+        "sandbox": iso,
+        "unsafe_no_sandbox": unsafe,
+    }
+    if unsafe:
+        env["warning"] = ("GRADED WITHOUT A SANDBOX: candidate code ran with the grader's "
+                          "privileges; results may be forged and the machine may be affected")
+    return env
+
+
+def grade_submission(path: Path, library: Library, exercise_ids: list[str] | None,
+                     unsafe: bool, hidden: bool = True, seed: int | None = None,
+                     progress: Callable[[str], None] | None = None) -> Report:
+    """Grade one submission; raises IntakeError only when nothing at all can be read."""
+    single = exercise_ids[0] if exercise_ids and len(exercise_ids) == 1 else None
+    sub = open_submission(path, single)
+    try:
+        ids = exercise_ids or library.ids()
+        results: list[ExerciseResult] = []
+        for ex_id in ids:
+            if progress:
+                progress(f"{sub.name}: {ex_id}")
+            results.append(_grade_one(library, ex_id, sub, unsafe, hidden, seed))
+        return Report({"name": sub.name, "sha256": sub.sha256}, results,
+                      environment(unsafe), list(sub.problems))
+    finally:
+        sub.close()
+
+
+def _grade_one(library: Library, ex_id: str, sub, unsafe: bool, hidden: bool,
+               seed: int | None) -> ExerciseResult:
+    try:
+        ex = library.get(ex_id)
+    except SpecError as exc:
+        return ExerciseResult(ex_id, ex_id, "error", 0.0, 0.0, message=f"grader problem: {exc}")
+    source = safe_source(ex, sub.notebook(ex_id), sub.artifact_dir(ex_id))
+    try:
+        reference = reference_source(ex) if hidden else None
+    except (SpecError, OSError) as exc:
+        return ExerciseResult(ex.id, ex.spec.title, "error", 0.0, float(ex.spec.points),
+                              message=f"grader problem: {exc}")
+    return grade_exercise(ex, source, reference, hidden, unsafe, seed)
+
+
+__all__ = ["grade_submission", "IntakeError", "reference_source", "solution_artifact_dir"]

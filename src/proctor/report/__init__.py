@@ -1,0 +1,20 @@
+"""The outcome of grading: the ``proctor.report/1`` model and its renderings.
+
+``Report``/``ExerciseResult``/``CheckResult`` are the contract in docs (report.json);
+``html`` renders a report page, ``gradebook`` the page over many reports.
+"""
+
+from proctor.report.html import render, write_html
+from proctor.report.model import (
+    SCHEMA,
+    SCORING,
+    CheckResult,
+    ExerciseResult,
+    Report,
+    points_for,
+)
+
+__all__ = [
+    "Report", "ExerciseResult", "CheckResult", "points_for", "SCHEMA", "SCORING",
+    "render", "write_html",
+]

@@ -1,0 +1,76 @@
+"""What a check holds instead of candidate code: names that call across the pipe.
+
+``ctx.candidate.nms(boxes, scores, 0.5)`` sends the arguments as plain data and
+returns plain data (numpy arrays, numbers, lists, dicts).  Objects that cannot
+cross (a ``Tracker`` instance) come back as a ``RemoteObject`` handle whose
+methods call across the pipe in turn.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from proctor.worker import codec
+from proctor.worker.client import WorkerClient
+
+
+def _wrap(client: WorkerClient, value: Any) -> Any:
+    if isinstance(value, dict):
+        if codec.HANDLE_KEY in value and isinstance(value[codec.HANDLE_KEY], int):
+            return RemoteObject(client, value[codec.HANDLE_KEY], str(value.get("type", "object")))
+        return {k: _wrap(client, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_wrap(client, v) for v in value]
+    return value
+
+
+class RemoteFunction:
+    def __init__(self, client: WorkerClient, target: str | int, method: str | None,
+                 timeout: float, label: str) -> None:
+        self._client, self._target, self._method = client, target, method
+        self._timeout, self._label = timeout, label
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        msg = {"op": "call", "target": self._target, "method": self._method,
+               "args": list(args), "kwargs": kwargs}
+        return _wrap(self._client, self._client.request(msg, self._timeout, where=self._label))
+
+    def __repr__(self) -> str:
+        return f"<remote {self._label}>"
+
+
+class RemoteObject:
+    """A candidate object that stays in the worker; only its methods are reachable."""
+
+    def __init__(self, client: WorkerClient, handle: int, type_name: str,
+                 timeout: float = 30.0) -> None:
+        self._client, self._handle, self._type, self._timeout = client, handle, type_name, timeout
+
+    def __getattr__(self, name: str) -> RemoteFunction:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return RemoteFunction(self._client, self._handle, name, self._timeout,
+                              f"{self._type}.{name}")
+
+    def __repr__(self) -> str:
+        return f"<remote {self._type} object>"
+
+
+class Proxy:
+    """The candidate's (or reference's) namespace, as seen from a check."""
+
+    def __init__(self, client: WorkerClient, timeout: float = 30.0) -> None:
+        self._client = client
+        self._timeout = timeout
+
+    @property
+    def client(self) -> WorkerClient:
+        return self._client
+
+    def __getattr__(self, name: str) -> RemoteFunction:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return RemoteFunction(self._client, name, None, self._timeout, name)
+
+    def defines(self, *names: str) -> dict[str, bool]:
+        return self._client.request({"op": "has", "names": list(names)}, self._timeout)
