@@ -283,14 +283,14 @@ def correctness_failures(ex, source: str, reference_source: str) -> set[str]:
     in-process without the sandbox: the fast twin of calibration for one solution."""
     import numpy as np
 
-    from proctor.candidate.local import LocalClient
     from proctor.checks import run_check
     from proctor.checks.context import Context
     from proctor.grading import PUBLIC_SEED, hidden_seed
+    from proctor.worker.local import LocalClient
     from proctor.worker.proxy import Proxy
 
-    candidate = Proxy(LocalClient(namespace_of(source)))  # type: ignore[arg-type]
-    reference = Proxy(LocalClient(namespace_of(reference_source)))  # type: ignore[arg-type]
+    candidate = Proxy(LocalClient(namespace_of(source)))
+    reference = Proxy(LocalClient(namespace_of(reference_source)))
     seed = hidden_seed(ex)
     failed = set()
     for d in check_defs(ex):
@@ -346,7 +346,7 @@ def worker() -> Iterator[Callable[..., WorkerClient]]:
     def start(cells: list[str] | str, timeout: float = 20.0) -> WorkerClient:
         if isinstance(cells, str):
             cells = [cells]
-        client = WorkerClient(WorkerConfig(unsafe=True), "test")
+        client = WorkerClient(WorkerConfig(backend="none"), "test")
         started.append(client)
         client.start()
         client.send({"op": "load", "cells": [textwrap.dedent(c) for c in cells]})

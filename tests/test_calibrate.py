@@ -156,7 +156,7 @@ def test_a_mutant_without_replacements_needs_a_build_script(tiny_lib):
     write(d / "build.py", "import sys\n")
     sol = next(s for s in cal.discover(tiny_lib.get("adder")) if s.name == "rejected/same_code")
     assert sol.mutation.replacements == ()
-    assert cal._mutants.apply(sol.mutation, tiny_lib.get("adder").solutions_dir) == \
+    assert cal.mutants.apply(sol.mutation, tiny_lib.get("adder").solutions_dir) == \
         "def add(a, b):\n    return a + b\n"
 
 

@@ -27,6 +27,7 @@ from proctor.sandbox import cgroup as _cgroup
 from proctor.sandbox import cgroup_base as _cgroup_base
 from proctor.sandbox import cgroup_v2 as _cgroup_v2
 from proctor.sandbox import cgroupfs as _cgroupfs
+from proctor.sandbox import runner as sandbox_runner
 from proctor.sandbox.cgroup_v1 import CgroupV1
 from proctor.sandbox.cgroup_v2 import CgroupV2
 from proctor.sandbox.process import SandboxedProcess
@@ -503,10 +504,10 @@ def test_isolation_without_a_writable_cgroup_uses_rlimits_and_says_so(kernel, mo
     kernel.refuse_mkdir = True
     monkeypatch.setenv("PROCTOR_CGROUP", "v2")
     monkeypatch.setenv("PROCTOR_CGROUP_ROOT", str(base))
-    monkeypatch.setattr(sandbox, "_iso", sandbox._iso)      # restored afterwards
-    monkeypatch.setattr(sandbox, "_cg_mgr", sandbox._cg_mgr)
+    monkeypatch.setattr(sandbox_runner, "_iso", sandbox_runner._iso)      # restored afterwards
+    monkeypatch.setattr(sandbox_runner, "_cg_mgr", sandbox_runner._cg_mgr)
     iso = sandbox.isolation(refresh=True)
-    assert iso["cgroup"] is None and sandbox._cg_mgr is None
+    assert iso["cgroup"] is None and sandbox_runner._cg_mgr is None
     assert iso["cgroup_note"] == f"cgroup v2: {base} is not writable"
     assert {"rlimit:cpu", "rlimit:data", "rlimit:nofile", "rlimit:fsize",
             "wall-backstop"} <= set(iso["limits"])

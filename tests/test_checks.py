@@ -13,9 +13,9 @@ from proctor.checks import (
     load_checks,
     run_check,
 )
-from proctor.checks.outcome import MAX_MESSAGE
 from proctor.grading import collect_checks, grade_exercise, safe_source
 from proctor.library.spec import SpecError
+from proctor.verdicts import MAX_MESSAGE
 from proctor.worker.client import CandidateError, WorkerError
 from proctor.worker.codec import CodecError
 

@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 from proctor.candidate import local as local_check
+from proctor.candidate.stubs import notes_for, stubs_in_source
+from proctor.candidate.table import format_table
 from proctor.library import bundle
 from proctor.library.spec import Library
 from proctor.report import CheckResult
@@ -169,7 +171,7 @@ def test_starter_reports_not_implemented(ex, tmp_path):
         assert r.status == "fail", r
         assert "not implemented yet" in r.message, r.message
         assert "Traceback" not in r.message
-    table = local_check.format_table(ex.id, results, local_check.notes_for(ex, ns))
+    table = format_table(ex.id, results, notes_for(ex, ns))
     assert "not implemented yet: " in table
     assert f"0/{len(results)} public checks pass" in table
 
@@ -261,10 +263,10 @@ def test_stub_detection():
             def update(self, x):
                 raise NotImplementedError
     ''')
-    assert local_check.stubs_in_source([src], ["a", "b", "c", "d", "E", "zz"]) == ["a", "b", "E"]
+    assert stubs_in_source([src], ["a", "b", "c", "d", "E", "zz"]) == ["a", "b", "E"]
     # the last definition wins, as in a notebook re-run top to bottom
-    assert local_check.stubs_in_source([src, "def a(x):\n    return 1\n"], ["a"]) == []
-    assert local_check.stubs_in_source(["def a(:\n"], ["a"]) == []
+    assert stubs_in_source([src, "def a(x):\n    return 1\n"], ["a"]) == []
+    assert stubs_in_source(["def a(:\n"], ["a"]) == []
 
 
 def test_table_shows_measured_vs_budget_and_clips_messages():
@@ -272,11 +274,11 @@ def test_table_shows_measured_vs_budget_and_clips_messages():
                       {"bytes": 1234, "ratio": 0.123456}, {"max": 2000, "unit": "bytes"}),
           CheckResult("long", "correctness", "fail", 0, 2, False,
                       "first line " + "x" * 500 + "\nsecond line\nthird")]
-    table = local_check.format_table("ex", rs)
+    table = format_table("ex", rs)
     assert "measured bytes=1234, ratio=0.123 vs budget max 2000 bytes" in table
     assert "second line" not in table and "…" in table
     assert "1/2 public checks pass" in table
-    assert local_check.format_table("ex", []).endswith("(this exercise has no public checks)")
+    assert format_table("ex", []).endswith("(this exercise has no public checks)")
 
 
 # -- artifact exercises, hidden material -----------------------------------------------
@@ -292,7 +294,7 @@ def test_artifact_missing_then_saved(toy):
     assert results["answer_is_42"].status == "pass"
     assert results["answer_small"].status == "pass"
     assert results["answer_small"].measured == {"bytes": 2}
-    table = local_check.format_table("toy_art", list(results.values()))
+    table = format_table("toy_art", list(results.values()))
     assert "measured bytes=2 vs budget max 8 bytes" in table
 
     (out / "artifacts" / "toy_art" / "answer.txt").write_text("forty-two, too long")
@@ -326,7 +328,7 @@ def test_hidden_checks_never_run_or_show(toy, capsys):
 
 def test_undefined_names_are_a_note(toy):
     lib, out = toy
-    notes = local_check.notes_for(lib.get("toy_code"), {})
+    notes = notes_for(lib.get("toy_code"), {})
     assert notes == ["not defined yet: double (run the cells above first)"]
     results = local_check.run_public("toy_code", {}, out)
     assert results[0].status == "fail" and "NameError" in results[0].message
@@ -336,7 +338,7 @@ def test_a_forbidden_import_in_the_kernel_is_a_note(toy):
     lib, _ = toy
     ex = lib.get("toy_code")
     spec = ex.spec.model_copy(update={"forbidden_imports": ["json", "not_a_module_here"]})
-    notes = local_check.notes_for(dataclasses.replace(ex, spec=spec), {"double": abs})
+    notes = notes_for(dataclasses.replace(ex, spec=spec), {"double": abs})
     assert notes == ["not allowed in this exercise: json (imported in this kernel; grading "
                      "refuses the import)"]
 

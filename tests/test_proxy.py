@@ -185,3 +185,26 @@ def test_arguments_must_be_plain_data_too(proxy):
         proxy.stats(object())
     with pytest.raises(CodecError):
         proxy.stats(proxy.make_counter(1))
+
+
+def test_objects_returned_by_a_call_keep_the_proxys_timeout():
+    """A method of a returned object gets the exercise's call timeout, not a default."""
+    from proctor.worker import codec
+    from proctor.worker.proxy import Proxy, RemoteObject
+
+    class Recorder:
+        dead_reason = None
+
+        def __init__(self):
+            self.timeouts = []
+
+        def request(self, msg, timeout, where=""):
+            self.timeouts.append(timeout)
+            return {codec.HANDLE_KEY: 7, "type": "Tracker"}
+
+    channel = Recorder()
+    tracker = Proxy(channel, timeout=60.0).Tracker()
+    assert isinstance(tracker, RemoteObject)
+    nested = tracker.update([1, 2])
+    nested.step()
+    assert channel.timeouts == [60.0, 60.0, 60.0]

@@ -22,6 +22,7 @@ import pytest
 
 from proctor import sandbox
 from proctor.sandbox import Limits, SandboxSpec
+from proctor.sandbox import runner as sandbox_runner
 from proctor.sandbox.cgroup_v2 import PEAK_RESET_SINCE, kernel_version
 from proctor.sandbox.slots import pids_of_uid
 
@@ -312,6 +313,7 @@ def test_kill_kills_the_whole_tree(run):
 GRADER = """
 import sys, time
 from proctor import sandbox
+from proctor.sandbox import runner as sandbox_runner
 from proctor.sandbox import Limits, SandboxSpec
 code = ("import os, time\\n"
         "if os.fork() == 0:\\n"
@@ -429,7 +431,7 @@ def test_fork_bomb_is_contained_by_pids_cgroup(run):
 
 
 def test_fork_bomb_is_contained_by_rlimit_nproc_without_cgroup(run, monkeypatch):
-    monkeypatch.setattr(sandbox, "_cg_mgr", None)
+    monkeypatch.setattr(sandbox_runner, "_cg_mgr", None)
     r, most = _fork_bomb(run, nproc=24)
     assert 5 < most <= 24
     assert r.proc.peak_memory_bytes() is None and r.proc.cpu_seconds() is None
@@ -533,7 +535,7 @@ def test_only_the_passed_fds_are_inherited(run):
 
 
 def test_unavailable_isolation_refuses_unless_unsafe(run, monkeypatch):
-    monkeypatch.setattr(sandbox, "_iso", dict(sandbox._iso, available=False,
+    monkeypatch.setattr(sandbox_runner, "_iso", dict(sandbox_runner._iso, available=False,
                                               reason="bwrap not found (simulated)"))
     with pytest.raises(sandbox.SandboxUnavailable, match="simulated"):
         sandbox.spawn([PY, "-c", "pass"], make_spec())

@@ -1,6 +1,6 @@
 """Hidden checks for tracking: the output contract and MOT metrics pooled over hidden
-sequences (motmetrics, IoU >= 0.5; see proctor.trackmetrics).  The update-latency check
-is written but not registered yet (it needs an engine change; see the end of this file).
+sequences (motmetrics, IoU >= 0.5; see proctor.kit.trackmetrics), and the latency of
+``update`` beside the reference's.
 
 Every sequence comes from ``proctor.scenes.tracking_sequence`` with a seed drawn from
 ``ctx.rng()`` (the hidden seed and the check id).  The candidate's tracker stays in its
@@ -149,7 +149,7 @@ def tracking_crowded(ctx):
          "max_switches_per_sequence": CROWDED_IDSW_PER_SEQ_MAX})
 
 
-# ------------------------------------------------------------------------ latency (pending)
+# ------------------------------------------------------------------------------- latency
 class _FrameStream:
     """``make_args`` for the latency check: consecutive frames of hidden sequences, one
     frame per call; when a sequence ends the next one starts (a scene cut), so both

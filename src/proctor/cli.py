@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from proctor import sandbox
-from proctor.library.spec import Library, SpecError
+from proctor.library.spec import TRACKS, Library, SpecError
 
 
 def _library(args: argparse.Namespace) -> Library:
@@ -203,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("new", help="scaffold a new exercise (a working example that calibrates)")
     s.add_argument("id", help="exercise id: lower case letters, digits and _")
     s.add_argument("--title", help="title shown to candidates (default: from the id)")
-    s.add_argument("--track", default="algorithms", help="algorithms, ml, cv or edge")
+    s.add_argument("--track", default="algorithms", help=", ".join(TRACKS))
     s.set_defaults(fn=cmd_new)
 
     s = sub.add_parser("submit", help="pack notebooks and artifacts into a submission zip")

@@ -14,7 +14,7 @@ next to its ``solution.py`` writes (or adds to) its artifact dir at calibration 
 for files too big or too derived to commit (it starts from a copy of the
 ``weights_from`` files, if any). A rejected solution that is another one with a bug
 may be declared as a mutant of it instead of a copy (``mutates`` + ``[[replace]]``,
-see ``_mutants``).
+see ``mutants``).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from proctor.calibrate import mutants as _mutants
+from proctor.digest import tree_sha256
 from proctor.grading.exercise import Source, grade_exercise, runner_source
 from proctor.grading.submission import reference_source, solution_artifact_dir
 from proctor.library.spec import ExerciseDir, Library, SpecError
@@ -72,10 +73,11 @@ def discover(ex: ExerciseDir) -> list[Solution]:
         expect = d / "expect.toml"
         try:
             meta = tomllib.loads(expect.read_text())
-            fail = meta["fail"]
-            assert isinstance(fail, list) and fail and all(isinstance(f, str) for f in fail)
-        except (OSError, tomllib.TOMLDecodeError, KeyError, AssertionError):
-            raise SpecError(f"{expect}: needs fail = [\"check_id\", ...] (non-empty)") from None
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise SpecError(f"{expect}: cannot read: {exc}") from None
+        fail = meta.get("fail")
+        if not (isinstance(fail, list) and fail and all(isinstance(f, str) for f in fail)):
+            raise SpecError(f"{expect}: needs fail = [\"check_id\", ...] (non-empty)")
         unjudged = meta.get("unjudged", [])
         if not (isinstance(unjudged, list) and all(isinstance(u, str) for u in unjudged)) \
                 or set(unjudged) & set(fail):
@@ -108,13 +110,11 @@ def _is_solution_ref(ex: ExerciseDir, rel: object) -> bool:
 
 
 def _tree_digest(root: Path | None, skip_code: bool = False) -> str:
-    h = hashlib.sha256()
-    for p in sorted(root.rglob("*")) if root is not None else []:
-        if skip_code and (p.suffix in (".py", ".pyc") or "__pycache__" in p.parts):
-            continue
-        if p.is_file():
-            h.update(str(p.relative_to(root)).encode() + b"\0" + p.read_bytes())
-    return h.hexdigest()
+    def data_only(p: Path) -> bool:
+        return not (p.suffix in (".py", ".pyc") or "__pycache__" in p.parts)
+    if root is None:
+        return ""
+    return tree_sha256(root, data_only) if skip_code else tree_sha256(root)
 
 
 def _entry(path: Path, *names: str) -> Path:

@@ -12,14 +12,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from proctor.candidate.local import (
-    NOT_IMPLEMENTED,
-    format_table,
-    friendly,
-    missing_artifacts,
-    run_public,
-    stubs_in_source,
-)
+from proctor.candidate.local import missing_artifacts, run_public
+from proctor.candidate.stubs import NOT_IMPLEMENTED, friendly, stubs_in_source
+from proctor.candidate.table import format_table
 from proctor.grading.exercise import grade_exercise, safe_source
 from proctor.library.spec import Library, SpecError
 from proctor.submission.notebook import NotebookError, cells_from_file

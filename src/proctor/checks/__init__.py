@@ -6,8 +6,8 @@ and assert, or return an ``Outcome`` for budget checks; ``asserts`` has the help
 """
 
 from proctor.checks.context import Context, NoReference
-from proctor.checks.outcome import KINDS, STATUSES, Kind, Outcome, Status
 from proctor.checks.registry import CheckDef, CheckLoadError, check, load_checks, run_check
+from proctor.verdicts import KINDS, STATUSES, Kind, Outcome, Status
 from proctor.worker.client import CandidateError
 
 __all__ = [

@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from proctor.checks.outcome import Outcome
 from proctor.library.spec import Budget, ExerciseDir
 from proctor.measure.latency import latency_ratio
 from proctor.measure.memory import memory_use
 from proctor.measure.stats import Plan
+from proctor.verdicts import Outcome
 from proctor.worker.proxy import Proxy, RemoteObject
 
 

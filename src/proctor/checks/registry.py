@@ -25,7 +25,7 @@ from proctor.worker.codec import CodecError
 if TYPE_CHECKING:
     from proctor.checks.context import Context
 
-from proctor.checks.outcome import KINDS, MAX_MESSAGE, Kind, Outcome
+from proctor.verdicts import KINDS, MAX_MESSAGE, Kind, Outcome
 
 
 @dataclass(frozen=True)

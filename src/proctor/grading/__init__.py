@@ -9,6 +9,7 @@ from proctor.grading.exercise import (
     PUBLIC_SEED,
     Source,
     candidate_source,
+    check_result,
     collect_checks,
     grade_exercise,
     hidden_seed,
@@ -21,5 +22,5 @@ from proctor.grading.submission import environment, grade_submission, reference_
 __all__ = [
     "grade_exercise", "grade_submission", "grade_many", "Source", "safe_source",
     "candidate_source", "runner_source", "reference_source", "collect_checks",
-    "hidden_seed", "environment", "PUBLIC_SEED",
+    "hidden_seed", "environment", "PUBLIC_SEED", "check_result",
 ]

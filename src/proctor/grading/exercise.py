@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from proctor.checks.context import Context
-from proctor.checks.outcome import Outcome
 from proctor.checks.registry import CheckDef, CheckLoadError, load_checks, run_check
 from proctor.library.spec import ExerciseDir, SpecError
 from proctor.report.model import CheckResult, ExerciseResult, points_for
 from proctor.submission.notebook import NotebookError, cells_from_file
+from proctor.verdicts import STATUSES, Outcome
 from proctor.worker.client import WorkerClient, WorkerError
 from proctor.worker.config import config_for
 from proctor.worker.proxy import Proxy
@@ -195,13 +195,18 @@ def _run_one(d: CheckDef, ex: ExerciseDir, cand: _Session, ref: _Session | None,
         ctx = Context(ex, cand_proxy, ref_proxy, d.id, seed, hidden,
                       artifact_dir=cand.source.artifact_dir)
         outcome = run_check(d, ctx)
-    if outcome.status not in ("pass", "fail", "error", "timeout", "inconclusive"):
+    return check_result(d, outcome, time.monotonic() - t0)
+
+
+def check_result(d: CheckDef, outcome: Outcome, seconds: float = 0.0) -> CheckResult:
+    """The report's line for one check: its outcome scored by the documented rule."""
+    if outcome.status not in STATUSES:
         outcome = Outcome("error", f"check returned unknown status {outcome.status!r}")
     return CheckResult(
         id=d.id, kind=d.kind, status=outcome.status,
         points=points_for(outcome.status, d.points), max_points=d.points, hidden=d.hidden,
         message=outcome.message, measured=outcome.measured, budget=outcome.budget,
-        seconds=round(time.monotonic() - t0, 3),
+        seconds=round(seconds, 3),
     )
 
 

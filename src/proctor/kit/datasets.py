@@ -25,11 +25,6 @@ Design rules, and why:
   in-bounds placement trivial and lets detection boxes be computed from the
   rasterised mask itself (tight by construction).
 
-The machinery lives in private modules: shape masks in ``_shapes``, box
-helpers in ``_boxes`` (shared with :mod:`proctor.kit.scenes`), and the batched
-painting primitives (background, clutter, noise) in ``_render``.  This module
-keeps the public API and the draw layout of each data set.
-
 Pixel/box convention: pixel ``(row i, col j)`` covers ``[j, j+1) x [i, i+1)``
 and its centre is at ``(j + 0.5, i + 0.5)``.  A box ``(x1, y1, x2, y2)`` is the
 tight pixel extent of a mask: ``x1 = min col``, ``x2 = max col + 1`` (same for

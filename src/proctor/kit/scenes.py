@@ -17,11 +17,6 @@ Geometry
     huge pixel coordinates (~1e3-1e4, large principal point) or a mixed rig.
     :func:`homography_scene` -- point correspondences related by a plane-induced
     homography, with an exact number of gross outliers.
-
-This module is the stable import path for candidates, exercises and graders;
-the generators live in ``_tracking_scene``, ``_crossings`` and
-``_geometry_scene``, and :func:`box_iou` (shared with :mod:`proctor.kit.datasets`)
-in ``_boxes``.
 """
 
 from __future__ import annotations

@@ -5,6 +5,16 @@ generates starter notebooks; ``bundle`` builds the candidate bundle and audits i
 leaks; ``scaffold`` creates a new exercise (``proctor new``).
 """
 
-from proctor.library.spec import Budget, Exercise, ExerciseDir, Library, SpecError, load_spec
+from proctor.library.spec import (
+    TRACKS,
+    Budget,
+    Exercise,
+    ExerciseDir,
+    Library,
+    SpecError,
+    load_spec,
+)
 
-__all__ = ["Library", "ExerciseDir", "Exercise", "Budget", "SpecError", "load_spec"]
+__all__ = [
+    "Library", "ExerciseDir", "Exercise", "Budget", "SpecError", "load_spec", "TRACKS",
+]

@@ -15,11 +15,10 @@ import secrets
 from pathlib import Path
 
 from proctor.library import notebooks as nbgen
-from proctor.library.spec import Library, SpecError, load_spec
+from proctor.library.spec import TRACKS, Library, SpecError, load_spec
 from proctor.templating import templates
 
 ID_PATTERN = re.compile(r"[a-z][a-z0-9_]{1,47}")
-TRACKS = ("algorithms", "ml", "cv", "edge")
 
 # template -> path under the library root ({id} is the exercise id)
 FILES = {

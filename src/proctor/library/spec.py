@@ -11,11 +11,16 @@ import tomllib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from proctor.paths import checkout_root
+from proctor.verdicts import BudgetKind
+
+#: The library's tracks; a new track is added here (scaffold and CLI read it).
+Track = Literal["algorithms", "ml", "cv", "edge"]
+TRACKS: tuple[str, ...] = get_args(Track)
 
 
 class SpecError(ValueError):
@@ -26,7 +31,7 @@ class Budget(BaseModel):
     """A limit on a measured quantity; checks read it by name."""
 
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["latency", "memory", "size", "accuracy"]
+    kind: BudgetKind
     max: float | None = None
     min: float | None = None
     unit: str = ""
@@ -55,7 +60,7 @@ class Exercise(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
-    track: Literal["algorithms", "ml", "cv", "edge"]
+    track: Track
     kind: Literal["code", "artifact"]
     points: float = Field(gt=0)
     suggested_minutes: int = Field(gt=0, description="solving time shown to candidates")

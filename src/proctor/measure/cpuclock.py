@@ -10,17 +10,10 @@ from __future__ import annotations
 
 import os
 
+from proctor.procfs import read
 from proctor.worker.client import WorkerClient, WorkerError
 
 _HZ = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def _read(path: str) -> str | None:
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return None
 
 
 def process_tree(root: int) -> list[int]:
@@ -37,7 +30,7 @@ def process_tree(root: int) -> list[int]:
         except OSError:
             continue
         for tid in tids:
-            kids = _read(f"/proc/{pid}/task/{tid}/children")
+            kids = read(f"/proc/{pid}/task/{tid}/children")
             if kids:
                 todo.extend(int(k) for k in kids.split())
     return out
@@ -69,7 +62,7 @@ class CpuClock:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return "cgroup"
         pid = getattr(proc, "pid", None)
-        if pid is not None and _read(f"/proc/{pid}/stat") is not None:
+        if pid is not None and read(f"/proc/{pid}/stat") is not None:
             return "proc"
         return None
 
@@ -85,7 +78,7 @@ class CpuClock:
     def _read_proc(self) -> float:
         total = 0.0
         for pid in process_tree(self.client.proc.pid):
-            stat = _read(f"/proc/{pid}/stat")
+            stat = read(f"/proc/{pid}/stat")
             if stat is None:
                 continue
             fields = stat[stat.rfind(")") + 2 :].split()
@@ -98,7 +91,7 @@ class CpuClock:
             except OSError:
                 tids = []
             for tid in tids:
-                s = _read(f"/proc/{pid}/task/{tid}/schedstat")
+                s = read(f"/proc/{pid}/task/{tid}/schedstat")
                 if s:
                     live += int(s.split()[0]) / 1e9
             key = (pid, fields[19])

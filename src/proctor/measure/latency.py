@@ -21,10 +21,6 @@ Method (docs/measurement.md has the reasons and the figures):
   budget, fail when the lower bound is over it; blocks far over (or under) the
   budget decide early; else at ``max_blocks`` or ``max_seconds`` of wall time
   (the candidate's slowness included) the verdict is ``inconclusive``.
-
-This module runs the check and words its verdict; the parts live in ``_stats``
-(estimator, stopping rule), ``_cpuclock`` (the clock), ``_pinning`` (the timing
-core), ``_compare`` (what timed calls must return) and ``_blocks`` (one block).
 """
 
 from __future__ import annotations
@@ -37,13 +33,13 @@ from typing import Any
 
 import numpy as np
 
-from proctor.checks.outcome import Outcome
 from proctor.library.spec import Budget
 from proctor.measure.blocks import Block, Blocks, Stopped
 from proctor.measure.compare import same_result
 from proctor.measure.cpuclock import CpuClock, pick_clocks, process_tree
 from proctor.measure.pinning import core_lock, grader_off, stray_threads
 from proctor.measure.stats import Plan, decide, median_interval, min_blocks_for, widened_interval
+from proctor.verdicts import Outcome
 from proctor.worker.client import WorkerClient
 
 __all__ = [

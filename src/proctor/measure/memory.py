@@ -29,28 +29,20 @@ from typing import Any
 
 import numpy as np
 
-from proctor.checks.outcome import Outcome
 from proctor.library.spec import Budget
 from proctor.measure.compare import has_handle, same_result
 from proctor.measure.cpuclock import process_tree
+from proctor.procfs import read
+from proctor.units import BYTE_UNITS
+from proctor.verdicts import Outcome
 from proctor.worker.client import WorkerClient
 
 SLACK_BYTES = 1 << 20
-_UNITS = {"bytes": 1, "b": 1, "kib": 1 << 10, "kb": 1 << 10, "mib": 1 << 20, "mb": 1 << 20,
-          "gib": 1 << 30, "gb": 1 << 30}
 _RATIO_UNITS = ("x reference", "x", "ratio")
 
 
-def _read(path: str) -> str | None:
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return None
-
-
 def _status_kb(pid: int, key: str) -> int:
-    text = _read(f"/proc/{pid}/status") or ""
+    text = read(f"/proc/{pid}/status") or ""
     for line in text.splitlines():
         if line.startswith(key + ":"):
             return int(line.split()[1])
@@ -129,9 +121,9 @@ def memory_use(
     compare = compare or same_result
     unit = budget.unit.strip().lower()
     ratio_budget = unit in _RATIO_UNITS
-    if not ratio_budget and unit not in _UNITS:
+    if not ratio_budget and unit not in BYTE_UNITS:
         raise ValueError(f"memory budget unit {budget.unit!r}: use 'x reference' or one of "
-                         f"{sorted(_UNITS)}")
+                         f"{sorted(BYTE_UNITS)}")
     if budget.max is None:
         raise ValueError("a memory budget needs 'max'")
     started = time.monotonic()
@@ -164,7 +156,7 @@ def memory_use(
                 f"{ref_bytes / mib:.1f} MiB ({ratio:.2f}x with a 1 MiB allowance)")
         limit = f"the {budget.max:g}x budget"
     else:
-        ok = cand_bytes <= budget.max * _UNITS[unit]
+        ok = cand_bytes <= budget.max * BYTE_UNITS[unit]
         what = f"{function} used {cand_bytes / mib:.1f} MiB at peak"
         limit = f"the {budget.max:g} {budget.unit} budget"
     status = "pass" if ok else "fail"

@@ -1,9 +1,10 @@
 """The outcome of grading: the ``proctor.report/1`` model and its renderings.
 
 ``Report``/``ExerciseResult``/``CheckResult`` are the contract in docs (report.json);
-``html`` renders a report page, ``gradebook`` the page over many reports.
+``html`` renders a report page, ``gradebook`` the pages over many reports.
 """
 
+from proctor.report.gradebook import write_gradebook
 from proctor.report.html import render, write_html
 from proctor.report.model import (
     SCHEMA,
@@ -16,5 +17,5 @@ from proctor.report.model import (
 
 __all__ = [
     "Report", "ExerciseResult", "CheckResult", "points_for", "SCHEMA", "SCORING",
-    "render", "write_html",
+    "render", "write_html", "write_gradebook",
 ]

@@ -51,7 +51,7 @@ def stage_binds(binds: list[tuple[str, str]], state_dir: str
 
     bwrap runs as the unprivileged slot uid, which may not reach a source (a pyenv
     under /root, mode 0700). The child, still root, bind-mounts every source onto its
-    staged path in a private mount namespace (``_child``) and bwrap binds from there."""
+    staged path in a private mount namespace (``child``) and bwrap binds from there."""
     sd = os.path.join(state_dir, "stage")
     os.makedirs(sd, mode=0o755, exist_ok=True)
     os.chmod(state_dir, 0o755)

@@ -12,9 +12,6 @@ to ``cgroup.procs`` in the child, before exec), so everything it starts is in it
 ``detect()`` picks what is writable here; ``PROCTOR_CGROUP=v1|v2|none`` forces a mode
 and ``PROCTOR_CGROUP_ROOT=/sys/fs/cgroup/<delegated>`` names a v2 parent to use
 (e.g. a systemd unit with ``Delegate=yes``).
-
-Modules: ``_cgroupfs`` (file access, mount table), ``_cgroup_base`` (what both versions
-share, ``Manager``), ``_cgroup_v1`` and ``_cgroup_v2`` (their files and detection).
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ import os
 import signal
 from dataclasses import dataclass
 
+from proctor.procfs import read as read  # re-exported: fs.read(...) like fs.write
+
 PREFIX = "proctor."
 counter = itertools.count()
 
@@ -26,14 +28,6 @@ def make_dir(path: str) -> None:
 
 def remove_dir(path: str) -> None:
     os.rmdir(path)
-
-
-def read(path: str) -> str | None:
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return None
 
 
 def write(path: str, value: str) -> None:

@@ -17,6 +17,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from proctor.digest import tree_sha256
+
 MAX_ENTRIES = 2000
 MAX_TOTAL_BYTES = 1 << 30
 MAX_FILE_BYTES = 512 << 20
@@ -115,7 +117,7 @@ def open_submission(path: Path, exercise_id: str | None = None) -> Submission:
         raise IntakeError(f"{path}: no such file or directory")
     if path.is_dir():
         problems = _scan_dir(path)
-        return Submission(path.name, _dir_sha256(path), path, problems)
+        return Submission(path.name, tree_sha256(path), path, problems)
     if path.suffix == ".zip":
         return _open_zip(path)
     if path.suffix in (".py", ".ipynb"):
@@ -136,15 +138,6 @@ def _scan_dir(root: Path) -> list[str]:
         elif not (p.is_file() or p.is_dir()):
             problems.append(f"{rel}: not a regular file; ignored")
     return problems
-
-
-def _dir_sha256(root: Path) -> str:
-    h = hashlib.sha256()
-    for p in sorted(root.rglob("*")):
-        if p.is_file() and not p.is_symlink():
-            h.update(str(p.relative_to(root)).encode() + b"\0")
-            h.update(hashlib.sha256(p.read_bytes()).digest())
-    return h.hexdigest()
 
 
 def _safe_member_path(name: str) -> PurePosixPath:

@@ -26,11 +26,10 @@ from pathlib import Path
 import proctor
 from proctor.library.spec import ExerciseDir, Library
 from proctor.submission import intake
+from proctor.units import BYTE_UNITS
 
 SCHEMA = "proctor.submission/1"
 ARTIFACT_WARN_BYTES = 50 << 20
-_BYTE_UNITS = {"b": 1, "byte": 1, "bytes": 1, "kb": 1000, "kib": 1 << 10, "mb": 1000**2,
-               "mib": 1 << 20, "gb": 1000**3, "gib": 1 << 30}
 # Stay well clear of the grader's zip-bomb ratio cap: store such files uncompressed.
 _STORE_RATIO = intake.MAX_RATIO / 4
 _FILE_MODE = (stat.S_IFREG | 0o644) << 16  # a regular file: intake refuses anything else
@@ -139,8 +138,8 @@ def _byte_limit(ex: ExerciseDir) -> int | None:
     limits = []
     for b in ex.spec.budgets.values():
         unit = b.unit.strip().lower()
-        if b.kind == "size" and b.max is not None and unit in _BYTE_UNITS:
-            limits.append(int(b.max * _BYTE_UNITS[unit]))
+        if b.kind == "size" and b.max is not None and unit in BYTE_UNITS:
+            limits.append(int(b.max * BYTE_UNITS[unit]))
     return min(limits) if limits else None
 
 

@@ -11,7 +11,6 @@ import fcntl
 import os
 import select
 import signal
-import struct
 import sys
 import threading
 import time
@@ -93,7 +92,7 @@ class WorkerConfig:
     ro_binds: list[tuple[str, str]] = field(default_factory=list)
     limits: sandbox.Limits = field(default_factory=sandbox.Limits)
     cpu: int | None = None
-    unsafe: bool = False
+    backend: str = "bwrap"   # a name from proctor.sandbox.backend_names()
 
 
 def _widen(fd: int) -> None:
@@ -130,10 +129,8 @@ class WorkerClient:
             limits=self.config.limits, cpu=self.config.cpu,
         )
         try:
-            self.proc = sandbox.spawn(
-                argv, spec, pass_fds=(to_w_r, from_w_w), stdout=out_w, stderr=out_w,
-                unsafe=self.config.unsafe,
-            )
+            self.proc = sandbox.get_backend(self.config.backend).spawn(
+                argv, spec, pass_fds=(to_w_r, from_w_w), stdout=out_w, stderr=out_w)
         finally:
             for fd in (to_w_r, from_w_w, out_w):
                 os.close(fd)
@@ -141,7 +138,6 @@ class WorkerClient:
         self._r = from_w_r
         os.set_blocking(self._r, False)
         self.output = _Capped(out_r)
-        self.started_at = time.monotonic()
 
     def close(self) -> None:
         if self.proc is not None:
@@ -164,9 +160,9 @@ class WorkerClient:
     # -- messaging --------------------------------------------------------
     def send(self, msg: dict) -> None:
         self._check_alive()
-        data = codec.dumps(msg)
+        data = codec.frame(msg)
         try:
-            view = memoryview(struct.pack("<Q", len(data)) + data)
+            view = memoryview(data)
             while view:
                 n = os.write(self._w, view)
                 view = view[n:]
@@ -196,15 +192,16 @@ class WorkerClient:
             self._buf += chunk
 
     def _take_frame(self) -> dict | None:
-        if len(self._buf) < 8:
+        head = codec.FRAME_HEADER
+        if len(self._buf) < head:
             return None
-        (size,) = struct.unpack("<Q", self._buf[:8])
+        size = codec.frame_length(self._buf)
         if size > MAX_REPLY:
             raise self._broken(f"worker sent a {size}-byte message (cap {MAX_REPLY})")
-        if len(self._buf) < 8 + size:
+        if len(self._buf) < head + size:
             return None
-        payload = bytes(self._buf[8 : 8 + size])
-        del self._buf[: 8 + size]
+        payload = bytes(self._buf[head : head + size])
+        del self._buf[: head + size]
         try:
             msg = codec.loads(payload)
         except codec.CodecError as exc:

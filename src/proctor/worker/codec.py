@@ -93,17 +93,30 @@ def loads(data: bytes) -> Any:
         raise CodecError(f"malformed message: {type(exc).__name__}: {exc}") from None
 
 
-def write_frame(stream: BinaryIO, obj: Any) -> None:
+FRAME_HEADER = 8  # bytes of the little-endian length prefix of every frame
+
+
+def frame(obj: Any) -> bytes:
+    """One message on the wire: its length, then its plain-data encoding."""
     payload = dumps(obj)
-    stream.write(struct.pack("<Q", len(payload)) + payload)
+    return struct.pack("<Q", len(payload)) + payload
+
+
+def frame_length(header: bytes) -> int:
+    """The payload length announced by a frame's first ``FRAME_HEADER`` bytes."""
+    (size,) = struct.unpack("<Q", header[:FRAME_HEADER])
+    return size
+
+
+def write_frame(stream: BinaryIO, obj: Any) -> None:
+    stream.write(frame(obj))
     stream.flush()
 
 
 def read_frame(stream: BinaryIO, max_bytes: int = MAX_FRAME) -> Any:
     """Read one length-prefixed frame; EOFError when the peer is gone between frames,
     TruncatedFrame (a CodecError and an EOFError) when it is gone in the middle of one."""
-    header = _read_exact(stream, 8)
-    (size,) = struct.unpack("<Q", header)
+    size = frame_length(_read_exact(stream, FRAME_HEADER))
     if size > max_bytes:
         raise CodecError(f"message of {size} bytes exceeds the {max_bytes}-byte cap")
     return loads(_read_exact(stream, size, started=True))

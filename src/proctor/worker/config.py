@@ -26,10 +26,11 @@ def timing_cpu() -> int:
 def config_for(spec: Exercise, artifact_dir: Path | None, unsafe: bool,
                pinned: bool = True) -> tuple[WorkerConfig, str | None]:
     """A worker config and the path at which the worker sees ``artifact_dir``."""
+    backend = sandbox.backend_for(unsafe)
     binds = sandbox.runtime_binds()
     seen_at: str | None = None
     if artifact_dir is not None:
-        if unsafe:  # no sandbox, nothing to bind: the worker sees the host path
+        if not backend.confines:  # nothing is bound: the worker sees the host path
             seen_at = str(artifact_dir.resolve())  # the worker's cwd is not ours
         else:
             seen_at = f"{ARTIFACTS_IN_SANDBOX}/{spec.id}"
@@ -37,8 +38,8 @@ def config_for(spec: Exercise, artifact_dir: Path | None, unsafe: bool,
     env = {
         "PROCTOR_GRADING": "1",
         "PROCTOR_EXERCISE": spec.id,
-        "HOME": "/scratch" if not unsafe else os.environ.get("TMPDIR", "/tmp"),
-        "TMPDIR": "/scratch" if not unsafe else os.environ.get("TMPDIR", "/tmp"),
+        "HOME": "/scratch" if backend.confines else os.environ.get("TMPDIR", "/tmp"),
+        "TMPDIR": "/scratch" if backend.confines else os.environ.get("TMPDIR", "/tmp"),
         "PATH": "/usr/bin:/bin",
         "LANG": "C.UTF-8",
         "MPLBACKEND": "Agg",
@@ -60,4 +61,5 @@ def config_for(spec: Exercise, artifact_dir: Path | None, unsafe: bool,
         memory_bytes=spec.limits.memory_mb << 20,
     )
     cpu = timing_cpu() if pinned else None
-    return WorkerConfig(env=env, ro_binds=binds, limits=limits, cpu=cpu, unsafe=unsafe), seen_at
+    return WorkerConfig(env=env, ro_binds=binds, limits=limits, cpu=cpu,
+                        backend=backend.name), seen_at

@@ -11,21 +11,23 @@ from __future__ import annotations
 from typing import Any
 
 from proctor.worker import codec
-from proctor.worker.client import WorkerClient
+from proctor.worker.channel import Channel
 
 
-def _wrap(client: WorkerClient, value: Any) -> Any:
+def _wrap(client: Channel, value: Any, timeout: float) -> Any:
+    """Plain data as is; handles become ``RemoteObject``s that keep the caller's timeout."""
     if isinstance(value, dict):
         if codec.HANDLE_KEY in value and isinstance(value[codec.HANDLE_KEY], int):
-            return RemoteObject(client, value[codec.HANDLE_KEY], str(value.get("type", "object")))
-        return {k: _wrap(client, v) for k, v in value.items()}
+            return RemoteObject(client, value[codec.HANDLE_KEY],
+                                str(value.get("type", "object")), timeout)
+        return {k: _wrap(client, v, timeout) for k, v in value.items()}
     if isinstance(value, list):
-        return [_wrap(client, v) for v in value]
+        return [_wrap(client, v, timeout) for v in value]
     return value
 
 
 class RemoteFunction:
-    def __init__(self, client: WorkerClient, target: str | int, method: str | None,
+    def __init__(self, client: Channel, target: str | int, method: str | None,
                  timeout: float, label: str) -> None:
         self._client, self._target, self._method = client, target, method
         self._timeout, self._label = timeout, label
@@ -33,7 +35,8 @@ class RemoteFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         msg = {"op": "call", "target": self._target, "method": self._method,
                "args": list(args), "kwargs": kwargs}
-        return _wrap(self._client, self._client.request(msg, self._timeout, where=self._label))
+        reply = self._client.request(msg, self._timeout, where=self._label)
+        return _wrap(self._client, reply, self._timeout)
 
     def __repr__(self) -> str:
         return f"<remote {self._label}>"
@@ -42,8 +45,8 @@ class RemoteFunction:
 class RemoteObject:
     """A candidate object that stays in the worker; only its methods are reachable."""
 
-    def __init__(self, client: WorkerClient, handle: int, type_name: str,
-                 timeout: float = 30.0) -> None:
+    def __init__(self, client: Channel, handle: int, type_name: str,
+                 timeout: float) -> None:
         self._client, self._handle, self._type, self._timeout = client, handle, type_name, timeout
 
     def __getattr__(self, name: str) -> RemoteFunction:
@@ -59,12 +62,12 @@ class RemoteObject:
 class Proxy:
     """The candidate's (or reference's) namespace, as seen from a check."""
 
-    def __init__(self, client: WorkerClient, timeout: float = 30.0) -> None:
+    def __init__(self, client: Channel, timeout: float = 30.0) -> None:
         self._client = client
         self._timeout = timeout
 
     @property
-    def client(self) -> WorkerClient:
+    def client(self) -> Channel:
         return self._client
 
     def __getattr__(self, name: str) -> RemoteFunction:

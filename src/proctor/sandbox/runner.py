@@ -1,4 +1,4 @@
-"""Launch untrusted worker commands inside a real sandbox.
+"""Launch untrusted worker commands inside bubblewrap (the ``bwrap`` backend's engine).
 
 Layers (see docs/security.md for the threat model):
 
@@ -18,13 +18,6 @@ Layers (see docs/security.md for the threat model):
   tree CPU time and OOM detection; a wall-clock backstop and a tree-CPU backstop
   enforced by a monitor thread.
 * **seccomp** deny-list (``proctor.sandbox.seccomp``), passed via ``bwrap --seccomp``.
-
-Public API: ``Limits``, ``SandboxSpec``, ``SandboxedProcess``, ``isolation()``,
-``spawn()``; helpers ``system_binds()``, ``runtime_binds()``.
-
-Internals: ``_slots`` (per-sandbox uids), ``_bwrap`` (binds and the bwrap command
-line), ``_child`` (rlimits, fork-to-exec setup), ``_launch`` (carrying out a spawn),
-``_process`` (``SandboxedProcess``), ``_cgroup`` (per-worker cgroups), ``_seccomp``.
 """
 
 from __future__ import annotations
