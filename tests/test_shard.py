@@ -314,3 +314,21 @@ def test_merge_of_plain_report_folders_keeps_their_order(campaign, tmp_path):
     assert report_folders(out) == {n: report_folders(single)[n] for n in
                                    ("alice", "bob", "carol", "dave")}
     assert not (out / "shard.json").exists()
+
+
+def test_an_empty_shard_still_writes_its_folder_and_merges(tiny_lib, tmp_path):
+    """Fewer submissions than shards: the empty shard's folder says so, the merge works."""
+    from proctor.grading.many import grade_many
+
+    sub = submission_dir(tmp_path / "s" / "solo", {"adder": [ADD]})
+    where = shard_of(["solo"], 2)["solo"]
+    outs = [tmp_path / f"shard{i}" for i in range(2)]
+    for i, out in enumerate(outs):
+        assert grade_many([sub], tiny_lib, out, ["adder"], unsafe=True, shard=(i, 2)) == 0
+    empty = outs[1 - where]
+    assert json.loads((empty / "summary.json").read_text()) == []
+    assert json.loads((empty / "shard.json").read_text())["graded"] == []
+    assert (empty / "index.html").is_file()
+    ok(run_cli("gradebook", *map(str, outs), "--out", str(tmp_path / "book")))
+    assert [r["name"] for r in json.loads((tmp_path / "book" / "summary.json").read_text())] \
+        == ["solo"]
