@@ -25,7 +25,8 @@ import pytest
 from conftest import build_library, run_cli, submission_dir, validate_report, write
 
 from proctor import cli
-from proctor.grading.many import _names, library_version, parse_shard, shard_of
+from proctor.grading.many import _names, grade_many, library_version, parse_shard, shard_of
+from proctor.library.spec import Library
 
 ADD = "def add(a, b):\n    return a + b\n"
 WRONG_ADD = "def add(a, b):\n    return a - b\n"
@@ -270,8 +271,7 @@ def test_merge_refuses_mixed_library_versions(campaign, tmp_path):
     assert before["engine_sha256"] == after["engine_sha256"]
     late = submission_dir(tmp_path / "s" / "zoe", {"scale": [SCALE]})  # nothing to run: quick
     newer = tmp_path / "newer"
-    ok(run_cli("--root", str(lib), "grade", str(late), UNSAFE, "--exercise", "adder",
-               "--out", str(newer)))
+    assert grade_many([late], Library(lib), newer, ["adder"], unsafe=True) == 0
     out = tmp_path / "merged"
     err = refused(run_cli("gradebook", *map(str, campaign["shards"]), str(newer),
                           "--out", str(out)),
@@ -281,8 +281,7 @@ def test_merge_refuses_mixed_library_versions(campaign, tmp_path):
     assert_nothing_written(out)
     # the same late submission graded with the campaign's library merges fine
     same = tmp_path / "same"
-    ok(run_cli("--root", str(campaign["lib"].root), "grade", str(late), UNSAFE,
-               "--exercise", "adder", "--out", str(same)))
+    assert grade_many([late], campaign["lib"], same, ["adder"], unsafe=True) == 0
     ok(run_cli("gradebook", *map(str, campaign["shards"]), str(same), "--out", str(out)))
     names = [r["name"] for r in json.loads((out / "summary.json").read_text())]
     assert names[-1] == "zoe" and len(names) == 9
@@ -318,8 +317,6 @@ def test_merge_of_plain_report_folders_keeps_their_order(campaign, tmp_path):
 
 def test_an_empty_shard_still_writes_its_folder_and_merges(tiny_lib, tmp_path):
     """Fewer submissions than shards: the empty shard's folder says so, the merge works."""
-    from proctor.grading.many import grade_many
-
     sub = submission_dir(tmp_path / "s" / "solo", {"adder": [ADD]})
     where = shard_of(["solo"], 2)["solo"]
     outs = [tmp_path / f"shard{i}" for i in range(2)]
