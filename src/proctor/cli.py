@@ -92,7 +92,33 @@ def cmd_grade(args: argparse.Namespace) -> int:
               "so).", file=sys.stderr)
         return 2
     return grade_many([Path(s) for s in args.submission], lib, Path(args.out),
-                      args.exercise, unsafe, args.jobs)
+                      args.exercise, unsafe, args.jobs, args.shard)
+
+
+def _shard(text: str) -> tuple[int, int]:
+    from proctor.grading.many import parse_shard
+
+    try:
+        return parse_shard(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def cmd_gradebook(args: argparse.Namespace) -> int:
+    from proctor.report.gradebook import MergeError, merge
+
+    out = Path(args.out)
+    try:
+        graded = merge([Path(d) for d in args.dirs], out)
+    except MergeError as exc:
+        print(f"proctor gradebook: refused, nothing written:\n{exc}", file=sys.stderr)
+        return 2
+    broken = [n for n, r in graded if r.environment.get("harness_error")]
+    if broken:
+        print(f"note: {len(broken)} report(s) record a harness error: {', '.join(broken)}",
+              file=sys.stderr)
+    print(f"gradebook of {len(graded)} submission(s): {out / 'index.html'}")
+    return 0
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -186,7 +212,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
     s.add_argument("--unsafe-no-sandbox", action="store_true",
                    help="grade even when no sandbox is available (the report says so)")
+    s.add_argument("--shard", type=_shard, metavar="I/N",
+                   help="grade only shard I of N (0 <= I < N; e.g. a Kubernetes Indexed Job's "
+                   "$(JOB_COMPLETION_INDEX)/<completions>): a share of the submissions fixed "
+                   "by a hash of their names, whatever their order, so N runs given the same "
+                   "inputs grade each exactly once; the --out folder also gets shard.json, for "
+                   "the merge (`proctor gradebook`)")
     s.set_defaults(fn=cmd_grade)
+
+    s = sub.add_parser(
+        "gradebook", help="merge or rebuild gradebooks from graded report folders (no regrading)",
+        description="Build one gradebook (index.html, summary.json, summary.csv) in --out from "
+        "the <name>/report.json folders of each DIR (e.g. the --out folders of the shards of "
+        "`proctor grade --shard`), copying the report folders into --out. Refuses, with exit "
+        "2 and nothing written, reports graded by different engine or library versions, a "
+        "submission present twice, and a missing or incomplete shard.")
+    s.add_argument("dirs", nargs="+", metavar="DIR", help="folder of graded reports")
+    s.add_argument("--out", required=True, help="gradebook folder (new, empty, one of the DIRs "
+                   "to rebuild in place, or an earlier merge of the same DIRs)")
+    s.set_defaults(fn=cmd_gradebook)
 
     s = sub.add_parser("calibrate", help="grade reference solutions, assert expected verdicts")
     s.add_argument("ids", nargs="*", help="exercise ids (default: all)")
