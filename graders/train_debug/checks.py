@@ -17,8 +17,8 @@ exactly one check:
   a pipeline that trains on mismatched labels does not (~0.35; see the calibration notes
   in reference_solutions/train_debug/NOTES.md).
 
-Data are crops of hidden detection images (exercises/train_debug/data.py); graders never
-import torch.
+Data are crops of hidden detection images, made by exercises/train_debug/data.py; nothing
+on the grader's side needs torch.
 """
 
 import sys
@@ -39,8 +39,9 @@ BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 E2E_IMAGES = {"train": 600, "val": 100, "test": 300}
 
 
-def _data(ctx) -> types.ModuleType:
-    """exercises/train_debug/data.py, executed once per process (its crop cache with it)."""
+def _grader_data(ctx) -> types.ModuleType:
+    """The public data helpers (exercises/train_debug/data.py), loaded once per grading process
+    under the same sys.modules key as the public checks use, so both share one crop cache."""
     path = ctx.exercise.public_dir / "data.py"
     key = f"_proctor_train_debug_data:{path}"
     if key not in sys.modules:
@@ -51,15 +52,15 @@ def _data(ctx) -> types.ModuleType:
     return sys.modules[key]
 
 
-def _seed(ctx, salt: int) -> int:
+def _data_seed(ctx, salt: int) -> int:
     """A data seed from the hidden seed alone (not the check id), so that checks share crops."""
     return int(np.random.default_rng([ctx.seed, salt]).integers(2**31))
 
 
 def _hidden_set(ctx) -> tuple[np.ndarray, np.ndarray]:
     """~680 prepared hidden crops (float32 NCHW, normalised as prepare_data must) and labels."""
-    data = _data(ctx)
-    images, labels = data.shape_crops(200, _seed(ctx, 1))
+    data = _grader_data(ctx)
+    images, labels = data.shape_crops(200, _data_seed(ctx, 1))
     return data.normalised(images)[0], np.asarray(labels)
 
 
@@ -67,19 +68,19 @@ def _reference_state(ctx, x: np.ndarray, y: np.ndarray) -> dict:
     """Weights and BatchNorm statistics after one reference epoch on 640 crops (10 steps):
     running statistics far from a batch's, logits far from uniform. The same for every
     solution graded in this process, so computed once (beside the crop cache)."""
-    states = _data(ctx).__dict__.setdefault("reference_states", {})
+    states = _grader_data(ctx).__dict__.setdefault("reference_states", {})
     if ctx.seed not in states:
         trainer = ctx.reference.Trainer(epochs=5, seed=0)
         trainer.train_epoch(x[:640], y[:640], 1)
-        states[ctx.seed] = _state(trainer.state_dict(), "reference state_dict()")
+        states[ctx.seed] = _as_state(trainer.state_dict(), "reference state_dict()")
     return states[ctx.seed]
 
 
-def _batch(ctx, x: np.ndarray, y: np.ndarray, soft: bool) -> tuple[np.ndarray, np.ndarray]:
+def _hidden_batch(ctx, x: np.ndarray, y: np.ndarray, soft: bool) -> tuple[np.ndarray, np.ndarray]:
     """64 crops with one-hot targets, or with each blended with another crop (mixup-like)."""
     rng = ctx.rng("batch")
     idx = rng.choice(len(x), 64, replace=False)
-    xb, tb = x[idx], _data(ctx).one_hot(y[idx])
+    xb, tb = x[idx], _grader_data(ctx).one_hot(y[idx])
     if soft:
         lam = rng.uniform(0.2, 0.8, 64).astype(np.float32)
         partner = rng.permutation(64)
@@ -91,13 +92,13 @@ def _batch(ctx, x: np.ndarray, y: np.ndarray, soft: bool) -> tuple[np.ndarray, n
 # ------------------------------------------------------------------ comparisons
 
 
-def _load(trainer, state: dict) -> None:
-    """Load a float64 state dict (as _state keeps them) in the model's own dtypes (exact)."""
+def _load_state(trainer, state: dict) -> None:
+    """Load a float64 state dict (as _as_state keeps them) in the model's own dtypes (exact)."""
     trainer.load_state_dict({k: v.astype(np.int64 if k.endswith("num_batches_tracked")
                                          else np.float32) for k, v in state.items()})
 
 
-def _state(value, what: str, like: dict | None = None) -> dict:
+def _as_state(value, what: str, like: dict | None = None) -> dict:
     """A state dict as {name: float64 array}, with ``like``'s names and shapes if given."""
     assert isinstance(value, dict), f"{what} must be a dict of arrays, got {type(value).__name__}"
     out = {k: as_array(v, f"{what}[{k!r}]", "biuf").astype(np.float64) for k, v in value.items()}
@@ -111,7 +112,7 @@ def _state(value, what: str, like: dict | None = None) -> dict:
     return out
 
 
-def _close(got, want: np.ndarray, what: str, rel: float = REL) -> None:
+def _assert_close(got, want: np.ndarray, what: str, rel: float = REL) -> None:
     got = as_array(got, what, "biuf", want.shape).astype(np.float64)
     assert np.isfinite(got).all(), f"{what}: non-finite values"
     err = np.abs(got - want)
@@ -123,7 +124,7 @@ def _close(got, want: np.ndarray, what: str, rel: float = REL) -> None:
                              f"{want[i]:.6g}; max difference {err.max():.3g}")
 
 
-def _same_change(got: dict, want: dict, before: dict, what: str) -> None:
+def _assert_same_change(got: dict, want: dict, before: dict, what: str) -> None:
     """Each tensor's change from ``before`` matches the expected change within STEP_REL of its
     largest expected change plus STEP_FLOOR times its largest value."""
     for k in want:
@@ -149,30 +150,31 @@ def evaluate_inference_mode(ctx):
     state = _reference_state(ctx, x, y)
     xv, yv = x[640:], y[640:]
     ref = ctx.reference.Trainer()
-    _load(ref, state)
+    _load_state(ref, state)
     want = as_array(ref.evaluate(xv, yv)["logits"], "reference logits", "f").astype(np.float64)
 
     cand = ctx.candidate.Trainer()
-    _load(cand, state)
+    _load_state(cand, state)
     first = cand.evaluate(xv, yv)
     assert isinstance(first, dict) and "logits" in first, (
         "evaluate must return a dict with 'logits'")
-    _close(first["logits"], want, f"evaluate({len(xv)} hidden crops)['logits'] vs the reference")
-    _close(cand.evaluate(xv, yv)["logits"], want, "a second evaluate() of the same crops")
-    _close(cand.evaluate(xv[:1], yv[:1])["logits"], want[:1], "evaluate(one crop)['logits']")
-    after = _state(cand.state_dict(), "state_dict() after evaluate", like=state)
+    _assert_close(first["logits"], want,
+                  f"evaluate({len(xv)} hidden crops)['logits'] vs the reference")
+    _assert_close(cand.evaluate(xv, yv)["logits"], want, "a second evaluate() of the same crops")
+    _assert_close(cand.evaluate(xv[:1], yv[:1])["logits"], want[:1], "evaluate(one crop)['logits']")
+    after = _as_state(cand.state_dict(), "state_dict() after evaluate", like=state)
     for k, v in state.items():
         assert np.array_equal(after[k], v), (
             f"evaluate() changed {k} (max change {np.abs(after[k] - v).max():.3g}): evaluating "
             "must not modify the model")
 
-    xb, tb = _batch(ctx, x, y, soft=False)
+    xb, tb = _hidden_batch(ctx, x, y, soft=False)
     cand.train_step(xb, tb)
     fresh = ctx.candidate.Trainer()
-    _load(fresh, state)
+    _load_state(fresh, state)
     fresh.train_step(xb, tb)
-    want_step = _state(fresh.state_dict(), "state_dict()", like=state)
-    _same_change(_state(cand.state_dict(), "state_dict()", like=state), want_step, state,
+    want_step = _as_state(fresh.state_dict(), "state_dict()", like=state)
+    _assert_same_change(_as_state(cand.state_dict(), "state_dict()", like=state), want_step, state,
                  "train_step after evaluate vs train_step on a fresh Trainer")
 
 
@@ -187,21 +189,22 @@ def train_step_update(ctx):
     x, y = _hidden_set(ctx)
     state = _reference_state(ctx, x, y)
     for soft in (False, True):
-        xb, tb = _batch(ctx, x, y, soft)
+        xb, tb = _hidden_batch(ctx, x, y, soft)
         what = "train_step(64 crops, " + ("blended targets)" if soft else "one-hot targets)")
         ref = ctx.reference.Trainer()
-        _load(ref, state)
+        _load_state(ref, state)
         want_loss = float(ref.train_step(xb, tb))
-        want = _state(ref.state_dict(), "reference state_dict()")
+        want = _as_state(ref.state_dict(), "reference state_dict()")
         cand = ctx.candidate.Trainer()
-        _load(cand, state)
+        _load_state(cand, state)
         loss = cand.train_step(xb, tb)
         assert isinstance(loss, (int, float)) or (
             isinstance(loss, np.ndarray) and loss.shape == () and loss.dtype.kind in "iuf"), (
             f"{what} must return the loss as a float, got {type(loss).__name__}")
-        _close(np.asarray(loss, dtype=np.float64), np.array(want_loss), f"{what}: returned loss")
-        got = _state(cand.state_dict(), "state_dict() after train_step", like=state)
-        _same_change(got, want, state, f"{what}: weights after the step vs the reference's")
+        _assert_close(np.asarray(loss, dtype=np.float64), np.array(want_loss),
+                      f"{what}: returned loss")
+        got = _as_state(cand.state_dict(), "state_dict() after train_step", like=state)
+        _assert_same_change(got, want, state, f"{what}: weights after the step vs the reference's")
 
 
 @check(points=3)
@@ -212,20 +215,20 @@ def consecutive_steps(ctx):
     Computed from the candidate's own steps, so any loss passes."""
     x, y = _hidden_set(ctx)
     state = _reference_state(ctx, x, y)
-    xb, tb = _batch(ctx, x, y, soft=True)
+    xb, tb = _hidden_batch(ctx, x, y, soft=True)
     cand = ctx.candidate.Trainer()
-    _load(cand, state)
+    _load_state(cand, state)
     cand.train_step(xb, tb)
-    s1 = _state(cand.state_dict(), "state_dict() after one step", like=state)
+    s1 = _as_state(cand.state_dict(), "state_dict() after one step", like=state)
     cand.train_step(xb, tb)
-    s2 = _state(cand.state_dict(), "state_dict() after two steps", like=state)
+    s2 = _as_state(cand.state_dict(), "state_dict() after two steps", like=state)
     fresh = ctx.candidate.Trainer()
-    _load(fresh, s1)
+    _load_state(fresh, s1)
     fresh.train_step(xb, tb)
-    single = _state(fresh.state_dict(), "fresh Trainer's state_dict()", like=state)
+    single = _as_state(fresh.state_dict(), "fresh Trainer's state_dict()", like=state)
     expected = {k: single[k] + (0 if k.endswith(BUFFERS) else MOMENTUM * (s1[k] - state[k]))
                 for k in state}
-    _same_change(s2, expected, s1, "second train_step on the same batch vs momentum x the "
+    _assert_same_change(s2, expected, s1, "second train_step on the same batch vs momentum x the "
                  "first step + a fresh Trainer's step from the weights in between")
 
 
@@ -237,9 +240,9 @@ def prepare_data_train_statistics(ctx):
     """prepare_data on hidden crops equals the reference's (float32 NCHW, per-channel
     normalisation with the training images' statistics), and the training arrays stay the
     same when only the validation images change."""
-    data = _data(ctx)
-    train, train_y = data.shape_crops(200, _seed(ctx, 1))
-    val, val_y = data.shape_crops(60, _seed(ctx, 2))
+    data = _grader_data(ctx)
+    train, train_y = data.shape_crops(200, _data_seed(ctx, 1))
+    val, val_y = data.shape_crops(60, _data_seed(ctx, 2))
     other = (255 - val[:50]).astype(np.uint8)  # inverted colours: other statistics
     want_train, want_val, want_other = data.normalised(train, val, other)
     got = ctx.candidate.prepare_data(train, train_y, val, val_y)
@@ -252,9 +255,9 @@ def prepare_data_train_statistics(ctx):
     assert np.array_equal(a, b), (
         f"train_x changed (by up to {np.abs(a.astype(float) - b).max():.3g}) when only the "
         "validation images changed: the training inputs must not depend on the validation split")
-    _close(a, want_train.astype(np.float64), "train_x vs the reference")
-    _close(got["val_x"], want_val.astype(np.float64), "val_x vs the reference")
-    _close(got_other["val_x"], want_other.astype(np.float64),
+    _assert_close(a, want_train.astype(np.float64), "train_x vs the reference")
+    _assert_close(got["val_x"], want_val.astype(np.float64), "val_x vs the reference")
+    _assert_close(got_other["val_x"], want_other.astype(np.float64),
            "val_x (other validation images) vs the reference")
     for key, want in (("train_y", train_y), ("val_y", val_y)):
         labels = as_array(got[key], key, "biuf", want.shape)
@@ -336,17 +339,17 @@ def fit_accuracy(ctx):
     """fit() with its defaults on the crops of 600 hidden images (validation: 100 more), then
     the returned weights evaluated by the reference pipeline (training-split normalisation,
     inference mode) on the crops of 300 other hidden images."""
-    data = _data(ctx)
-    train = data.shape_crops(E2E_IMAGES["train"], _seed(ctx, 10))
-    val = data.shape_crops(E2E_IMAGES["val"], _seed(ctx, 11))
-    test_images, test_labels = data.shape_crops(E2E_IMAGES["test"], _seed(ctx, 12))
+    data = _grader_data(ctx)
+    train = data.shape_crops(E2E_IMAGES["train"], _data_seed(ctx, 10))
+    val = data.shape_crops(E2E_IMAGES["val"], _data_seed(ctx, 11))
+    test_images, test_labels = data.shape_crops(E2E_IMAGES["test"], _data_seed(ctx, 12))
     out = ctx.candidate.fit(*train, *val)
     assert isinstance(out, dict) and "state_dict" in out, (
         "fit must return a dict with 'state_dict'")
     ref = ctx.reference.Trainer()
-    like = _state(ref.state_dict(), "reference state_dict()")
-    state = _state(out["state_dict"], "fit(...)['state_dict']", like=like)
-    _load(ref, state)
+    like = _as_state(ref.state_dict(), "reference state_dict()")
+    state = _as_state(out["state_dict"], "fit(...)['state_dict']", like=like)
+    _load_state(ref, state)
     x_test = data.normalised(train[0], test_images)[1]
     logits = as_array(ref.evaluate(x_test, test_labels)["logits"], "logits", "f",
                       (len(test_labels), data.NUM_CLASSES))
