@@ -36,6 +36,7 @@ STEP_FLOOR = 1e-6  # ... plus STEP_FLOOR times its largest value (float32 roundi
 LR_REL = 1e-6
 MIX_ATOL = 1e-5
 BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
+HIDDEN_IMAGES = 240  # ~820 crops (+-30) for the per-function checks
 E2E_IMAGES = {"train": 600, "val": 100, "test": 300}
 
 
@@ -58,9 +59,10 @@ def _data_seed(ctx, salt: int) -> int:
 
 
 def _hidden_set(ctx) -> tuple[np.ndarray, np.ndarray]:
-    """~680 prepared hidden crops (float32 NCHW, normalised as prepare_data must) and labels."""
+    """~820 hidden crops, prepared (float32 NCHW, normalised as prepare_data must), and their
+    labels: the first 640 train the reference state, the rest are evaluated."""
     data = _grader_data(ctx)
-    images, labels = data.shape_crops(200, _data_seed(ctx, 1))
+    images, labels = data.shape_crops(HIDDEN_IMAGES, _data_seed(ctx, 1))
     return data.normalised(images)[0], np.asarray(labels)
 
 
@@ -241,7 +243,7 @@ def prepare_data_train_statistics(ctx):
     normalisation with the training images' statistics), and the training arrays stay the
     same when only the validation images change."""
     data = _grader_data(ctx)
-    train, train_y = data.shape_crops(200, _data_seed(ctx, 1))
+    train, train_y = data.shape_crops(HIDDEN_IMAGES, _data_seed(ctx, 1))
     val, val_y = data.shape_crops(60, _data_seed(ctx, 2))
     other = (255 - val[:50]).astype(np.uint8)  # inverted colours: other statistics
     want_train, want_val, want_other = data.normalised(train, val, other)
