@@ -7,7 +7,8 @@
   for the solution that must fail it: ``proctor calibrate`` runs it for every solution;
 * the starter fails every per-function check and passes the public one (its end-to-end
   accuracy, ~0.3-0.45, is in reference_solutions/train_debug/NOTES.md);
-* the checks' copy of ``shape_crops`` (exercises/train_debug/data.py) is the starter's;
+* the checks' copy of ``shape_crops`` (exercises/train_debug/data.py) is the starter's, and
+  the graders' normalisation is the reference's prepare_data;
 * the ledger names real checks and rejected solutions, each rejected solution fails its
   clauses' checks, and every rejected solution owns a clause;
 * the graders never import torch, and the starter trains only outside grading.
@@ -119,7 +120,8 @@ def test_checks_crop_as_the_starter_and_normalise_as_the_reference():
     x = np.arange(2 * 4 * 4 * 3, dtype=np.uint8).reshape(2, 4, 4, 3)
     ref = namespace_of(solution_source(EX_ID, "accepted/reference.py"))
     d = ref["prepare_data"](x, np.zeros(2), x[:1], np.zeros(1))
-    train, val = spec["normalised"](x, x[:1])
+    grader = next(d for d in check_defs(EX) if d.hidden).fn.__globals__
+    train, val = grader["_normalised"](x, x[:1])
     assert np.array_equal(d["train_x"], train) and np.array_equal(d["val_x"], val)
 
 

@@ -1,6 +1,5 @@
 """The checks' side of train_debug's data: the starter's ``shape_crops`` (the same code, so a
-candidate's edits to it cannot change what the checks feed), a cache, and the reference
-normalisation.
+candidate's edits to it cannot change what the checks feed) with a cache, and one-hot targets.
 
 The public and hidden checks load this file once per process (their ``_data``), so crops
 made for one solution are reused for the next: generating 1,100 detection images takes
@@ -40,18 +39,6 @@ def shape_crops(n_images: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
         labels.setflags(write=False)
         _cache[key] = (crops, labels)
     return _cache[key]
-
-
-def normalised(train_images: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
-    """What a correct prepare_data computes, as float32 NCHW: every array scaled to [0, 1]
-    and normalised per channel with the training images' mean and standard deviation."""
-    def to_float(images: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=np.float32) / 255
-
-    train = to_float(train_images)
-    mean = train.mean(axis=(0, 2, 3), dtype=np.float64).astype(np.float32)[:, None, None]
-    std = train.std(axis=(0, 2, 3), dtype=np.float64).astype(np.float32)[:, None, None]
-    return [(train - mean) / std] + [(to_float(o) - mean) / std for o in others]
 
 
 def one_hot(labels: np.ndarray) -> np.ndarray:

@@ -58,12 +58,24 @@ def _data_seed(ctx, salt: int) -> int:
     return int(np.random.default_rng([ctx.seed, salt]).integers(2**31))
 
 
+def _normalised(train_images: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
+    """What a correct prepare_data computes, as float32 NCHW: every array scaled to [0, 1]
+    and normalised per channel with the training images' mean and standard deviation."""
+    def to_float(images: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=np.float32) / 255
+
+    train = to_float(train_images)
+    mean = train.mean(axis=(0, 2, 3), dtype=np.float64).astype(np.float32)[:, None, None]
+    std = train.std(axis=(0, 2, 3), dtype=np.float64).astype(np.float32)[:, None, None]
+    return [(train - mean) / std] + [(to_float(o) - mean) / std for o in others]
+
+
 def _hidden_set(ctx) -> tuple[np.ndarray, np.ndarray]:
     """~820 hidden crops, prepared (float32 NCHW, normalised as prepare_data must), and their
     labels: the first 640 train the reference state, the rest are evaluated."""
     data = _grader_data(ctx)
     images, labels = data.shape_crops(HIDDEN_IMAGES, _data_seed(ctx, 1))
-    return data.normalised(images)[0], np.asarray(labels)
+    return _normalised(images)[0], np.asarray(labels)
 
 
 def _reference_state(ctx, x: np.ndarray, y: np.ndarray) -> dict:
@@ -246,7 +258,7 @@ def prepare_data_train_statistics(ctx):
     train, train_y = data.shape_crops(HIDDEN_IMAGES, _data_seed(ctx, 1))
     val, val_y = data.shape_crops(60, _data_seed(ctx, 2))
     other = (255 - val[:50]).astype(np.uint8)  # inverted colours: other statistics
-    want_train, want_val, want_other = data.normalised(train, val, other)
+    want_train, want_val, want_other = _normalised(train, val, other)
     got = ctx.candidate.prepare_data(train, train_y, val, val_y)
     got_other = ctx.candidate.prepare_data(train, train_y, other, val_y[:50])
     for out in (got, got_other):
@@ -352,7 +364,7 @@ def fit_accuracy(ctx):
     like = _as_state(ref.state_dict(), "reference state_dict()")
     state = _as_state(out["state_dict"], "fit(...)['state_dict']", like=like)
     _load_state(ref, state)
-    x_test = data.normalised(train[0], test_images)[1]
+    x_test = _normalised(train[0], test_images)[1]
     logits = as_array(ref.evaluate(x_test, test_labels)["logits"], "logits", "f",
                       (len(test_labels), data.NUM_CLASSES))
     accuracy = float((logits.argmax(axis=1) == test_labels).mean())
