@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from proctor import candidate
-from proctor.candidate.local import stubs_in_source
 from proctor.library import bundle
 from proctor.library.spec import Library
 
@@ -76,7 +75,7 @@ def test_check_uses_the_callers_namespace(bundle_dir, monkeypatch, capsys):
 def test_check_on_a_starter_is_friendly(bundle_dir, monkeypatch, capsys):
     monkeypatch.chdir(bundle_dir / "notebooks")
     for ex in LIB.all():
-        if ex.spec.kind != "code" or not stubs_in_source([ex.starter], list(ex.spec.interface)):
+        if ex.spec.kind != "code" or "NotImplementedError" not in ex.starter:
             continue  # (train_debug's starter is complete code to debug, not stubs)
         result = _run_cells("from proctor.candidate import check", ex.starter,
                             f'_r = check("{ex.id}")')

@@ -14,7 +14,7 @@ import inspect
 import pytest
 from conftest import ROOT, check_defs, namespace_of
 
-from proctor.candidate.local import run_public, stubs_in_source
+from proctor.candidate.local import run_public
 from proctor.library.spec import Library
 
 LIB = Library(ROOT)
@@ -43,7 +43,7 @@ def test_public_checks_pass_on_the_reference(ex):
 
 
 def test_public_checks_fail_kindly_on_the_starter(ex):
-    if not stubs_in_source([ex.starter], list(ex.spec.interface)):
+    if "NotImplementedError" not in ex.starter:
         pytest.skip(f"{ex.id}'s starter is complete code to debug, not stubs")
     results = run_public(ex.id, namespace_of(ex.starter), ROOT)
     assert results and all(r.status == "fail" for r in results), results

@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 LIB = Library(REPO)
 CODE = [ex for ex in LIB.all() if ex.spec.kind == "code"]
 # code exercises whose starter is stubs (train_debug's is complete code to debug)
-STUBBED = [ex for ex in CODE if local_check.stubs_in_source([ex.starter], list(ex.spec.interface))]
+STUBBED = [ex for ex in CODE if "NotImplementedError" in ex.starter]
 
 TOY_SEED = "8675309"
 

@@ -73,7 +73,10 @@ def test_starter_is_the_reference_with_the_six_planted_bugs():
 
 def _failures(source: str, skip: set[str]) -> set[str]:
     """Checks (public and hidden) that ``source`` fails, in-process, against the reference."""
-    from proctor.candidate.local import LocalClient
+    try:
+        from proctor.worker.local import LocalClient
+    except ImportError:  # the engine before LocalClient moved to proctor.worker
+        from proctor.candidate.local import LocalClient
     from proctor.checks import run_check
     from proctor.checks.context import Context
     from proctor.grading import PUBLIC_SEED, hidden_seed
