@@ -75,8 +75,8 @@ def test_check_uses_the_callers_namespace(bundle_dir, monkeypatch, capsys):
 def test_check_on_a_starter_is_friendly(bundle_dir, monkeypatch, capsys):
     monkeypatch.chdir(bundle_dir / "notebooks")
     for ex in LIB.all():
-        if ex.spec.kind != "code":
-            continue
+        if ex.spec.kind != "code" or "NotImplementedError" not in ex.starter:
+            continue  # (train_debug's starter is complete code to debug, not stubs)
         result = _run_cells("from proctor.candidate import check", ex.starter,
                             f'_r = check("{ex.id}")')
         assert result["_r"] is None  # nothing echoed after the table in a notebook

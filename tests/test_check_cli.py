@@ -17,6 +17,8 @@ from proctor.library.spec import Library
 REPO = Path(__file__).resolve().parents[1]
 LIB = Library(REPO)
 CODE = [ex for ex in LIB.all() if ex.spec.kind == "code"]
+# code exercises whose starter is stubs (train_debug's is complete code to debug)
+STUBBED = [ex for ex in CODE if "NotImplementedError" in ex.starter]
 
 
 @pytest.fixture
@@ -50,7 +52,7 @@ def test_starters_fail_cleanly(bundle_dir, capsys):
     assert rc == 1
     for ex in LIB.all():
         assert f"public checks for {ex.id} (hidden checks run only when graded)" in out
-    for ex in CODE:
+    for ex in STUBBED:
         assert f"not implemented yet: {', '.join(ex.spec.interface)}" in out
     assert "Traceback" not in out and 'File "' not in out
 

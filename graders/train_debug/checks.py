@@ -1,0 +1,382 @@
+"""Hidden checks for train_debug: each function of the pipeline against its contract, and one
+end-to-end run.
+
+Every bug of the starter is a behaviour of one function, and each check looks at one
+function in a way the other bugs cannot disturb, so a pipeline with a single bug left fails
+exactly one check:
+
+* weights come from the reference (``_reference_state``) and are loaded into fresh
+  ``Trainer`` objects, so a check never depends on the candidate's own training;
+* ``train_step`` is compared with the reference on the *first* step of a fresh trainer
+  (stale gradients cannot show yet), and the gradient bookkeeping of two steps is checked
+  against the candidate's own loss (SGD-with-momentum arithmetic, whatever the loss);
+* the schedule is read through ``learning_rate()``, which neither the loss nor the
+  gradients change;
+* the end-to-end accuracy is measured by the reference (its normalisation, inference
+  mode), with a bar every single-bug pipeline clears (worst ~0.70, reference ~0.86) and
+  a pipeline that trains on mismatched labels does not (~0.35; see the calibration notes
+  in reference_solutions/train_debug/NOTES.md).
+
+Data are crops of hidden detection images, made by exercises/train_debug/data.py; nothing
+on the grader's side needs torch.
+"""
+
+import sys
+import types
+
+import numpy as np
+
+from proctor.checks import Outcome, check
+from proctor.checks.asserts import as_array
+
+MOMENTUM = 0.9  # the optimiser's, as the prompt states
+REL = 1e-4  # values vs the reference: |got - want| <= REL * (1 + |want|)
+STEP_REL = 1e-3  # weight changes: within STEP_REL of the largest change of the tensor ...
+STEP_FLOOR = 1e-6  # ... plus STEP_FLOOR times its largest value (float32 rounding)
+LR_REL = 1e-6
+MIX_ATOL = 1e-5
+BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
+HIDDEN_IMAGES = 240  # ~820 crops (+-30) for the per-function checks
+E2E_IMAGES = {"train": 600, "val": 100, "test": 300}
+
+
+def _grader_data(ctx) -> types.ModuleType:
+    """The public data helpers (exercises/train_debug/data.py), loaded once per grading process
+    under the same sys.modules key as the public checks use, so both share one crop cache."""
+    path = ctx.exercise.public_dir / "data.py"
+    key = f"_proctor_train_debug_data:{path}"
+    if key not in sys.modules:
+        module = types.ModuleType("train_debug_data")
+        module.__file__ = str(path)
+        exec(compile(path.read_text(), str(path), "exec"), module.__dict__)
+        sys.modules[key] = module
+    return sys.modules[key]
+
+
+def _data_seed(ctx, salt: int) -> int:
+    """A data seed from the hidden seed alone (not the check id), so that checks share crops."""
+    return int(np.random.default_rng([ctx.seed, salt]).integers(2**31))
+
+
+def _normalised(train_images: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
+    """What a correct prepare_data computes, as float32 NCHW: every array scaled to [0, 1]
+    and normalised per channel with the training images' mean and standard deviation."""
+    def to_float(images: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(images.transpose(0, 3, 1, 2), dtype=np.float32) / 255
+
+    train = to_float(train_images)
+    mean = train.mean(axis=(0, 2, 3), dtype=np.float64).astype(np.float32)[:, None, None]
+    std = train.std(axis=(0, 2, 3), dtype=np.float64).astype(np.float32)[:, None, None]
+    return [(train - mean) / std] + [(to_float(o) - mean) / std for o in others]
+
+
+def _hidden_set(ctx) -> tuple[np.ndarray, np.ndarray]:
+    """~820 hidden crops, prepared (float32 NCHW, normalised as prepare_data must), and their
+    labels: the first 640 train the reference state, the rest are evaluated."""
+    data = _grader_data(ctx)
+    images, labels = data.shape_crops(HIDDEN_IMAGES, _data_seed(ctx, 1))
+    return _normalised(images)[0], np.asarray(labels)
+
+
+def _reference_state(ctx, x: np.ndarray, y: np.ndarray) -> dict:
+    """Weights and BatchNorm statistics after one reference epoch on 640 crops (10 steps):
+    running statistics far from a batch's, logits far from uniform. The same for every
+    solution graded in this process, so computed once (beside the crop cache)."""
+    states = _grader_data(ctx).__dict__.setdefault("reference_states", {})
+    if ctx.seed not in states:
+        trainer = ctx.reference.Trainer(epochs=5, seed=0)
+        trainer.train_epoch(x[:640], y[:640], 1)
+        states[ctx.seed] = _as_state(trainer.state_dict(), "reference state_dict()")
+    return states[ctx.seed]
+
+
+def _hidden_batch(ctx, x: np.ndarray, y: np.ndarray, soft: bool) -> tuple[np.ndarray, np.ndarray]:
+    """64 crops with one-hot targets, or with each blended with another crop (mixup-like)."""
+    rng = ctx.rng("batch")
+    idx = rng.choice(len(x), 64, replace=False)
+    xb, tb = x[idx], _grader_data(ctx).one_hot(y[idx])
+    if soft:
+        lam = rng.uniform(0.2, 0.8, 64).astype(np.float32)
+        partner = rng.permutation(64)
+        xb = lam[:, None, None, None] * xb + (1 - lam[:, None, None, None]) * xb[partner]
+        tb = lam[:, None] * tb + (1 - lam[:, None]) * tb[partner]
+    return xb.astype(np.float32), tb.astype(np.float32)
+
+
+# ------------------------------------------------------------------ comparisons
+
+
+def _load_state(trainer, state: dict) -> None:
+    """Load a float64 state dict (as _as_state keeps them) in the model's own dtypes (exact)."""
+    trainer.load_state_dict({k: v.astype(np.int64 if k.endswith("num_batches_tracked")
+                                         else np.float32) for k, v in state.items()})
+
+
+def _as_state(value, what: str, like: dict | None = None) -> dict:
+    """A state dict as {name: float64 array}, with ``like``'s names and shapes if given."""
+    assert isinstance(value, dict), f"{what} must be a dict of arrays, got {type(value).__name__}"
+    out = {k: as_array(v, f"{what}[{k!r}]", "biuf").astype(np.float64) for k, v in value.items()}
+    if like is not None:
+        assert set(out) == set(like), (
+            f"{what} has keys {sorted(set(out) ^ set(like))[:6]} where the model of the "
+            "starter does not (or lacks them): keep build_model's architecture")
+        for k, v in like.items():
+            assert out[k].shape == v.shape, (
+                f"{what}[{k!r}] has shape {out[k].shape}, expected {v.shape}")
+    return out
+
+
+def _assert_close(got, want: np.ndarray, what: str, rel: float = REL) -> None:
+    got = as_array(got, what, "biuf", want.shape).astype(np.float64)
+    assert np.isfinite(got).all(), f"{what}: non-finite values"
+    err = np.abs(got - want)
+    bad = err > rel * (1 + np.abs(want))
+    if bad.any():
+        i = tuple(int(j) for j in np.argwhere(bad)[0])
+        raise AssertionError(f"{what}: {int(bad.sum())} of {bad.size} values differ by more than "
+                             f"{rel:g} (relative); first at {i}: got {got[i]:.6g}, expected "
+                             f"{want[i]:.6g}; max difference {err.max():.3g}")
+
+
+def _assert_same_change(got: dict, want: dict, before: dict, what: str) -> None:
+    """Each tensor's change from ``before`` matches the expected change within STEP_REL of its
+    largest expected change plus STEP_FLOOR times its largest value."""
+    for k in want:
+        d_got, d_want = got[k] - before[k], want[k] - before[k]
+        tol = STEP_REL * np.abs(d_want).max() + STEP_FLOOR * max(1.0, np.abs(want[k]).max())
+        err = np.abs(d_got - d_want).max()
+        assert err <= tol, (
+            f"{what}: {k} changed by up to {np.abs(d_got).max():.3g} where "
+            f"{np.abs(d_want).max():.3g} was expected; the changes differ by {err:.3g} "
+            f"(tolerance {tol:.3g})")
+
+
+# ------------------------------------------------------------------ evaluate
+
+
+@check(points=3)
+def evaluate_inference_mode(ctx):
+    """evaluate() on hidden crops with reference weights: logits equal the reference's
+    (inference mode), do not depend on the rest of the batch (a batch of one), are the same
+    twice; evaluate changes no weight or statistic, and a train_step after it equals one on a
+    fresh trainer with the same weights."""
+    x, y = _hidden_set(ctx)
+    state = _reference_state(ctx, x, y)
+    xv, yv = x[640:], y[640:]
+    ref = ctx.reference.Trainer()
+    _load_state(ref, state)
+    want = as_array(ref.evaluate(xv, yv)["logits"], "reference logits", "f").astype(np.float64)
+
+    cand = ctx.candidate.Trainer()
+    _load_state(cand, state)
+    first = cand.evaluate(xv, yv)
+    assert isinstance(first, dict) and "logits" in first, (
+        "evaluate must return a dict with 'logits'")
+    _assert_close(first["logits"], want,
+                  f"evaluate({len(xv)} hidden crops)['logits'] vs the reference")
+    _assert_close(cand.evaluate(xv, yv)["logits"], want, "a second evaluate() of the same crops")
+    _assert_close(cand.evaluate(xv[:1], yv[:1])["logits"], want[:1], "evaluate(one crop)['logits']")
+    after = _as_state(cand.state_dict(), "state_dict() after evaluate", like=state)
+    for k, v in state.items():
+        assert np.array_equal(after[k], v), (
+            f"evaluate() changed {k} (max change {np.abs(after[k] - v).max():.3g}): evaluating "
+            "must not modify the model")
+
+    xb, tb = _hidden_batch(ctx, x, y, soft=False)
+    cand.train_step(xb, tb)
+    fresh = ctx.candidate.Trainer()
+    _load_state(fresh, state)
+    fresh.train_step(xb, tb)
+    want_step = _as_state(fresh.state_dict(), "state_dict()", like=state)
+    _assert_same_change(_as_state(cand.state_dict(), "state_dict()", like=state), want_step, state,
+                 "train_step after evaluate vs train_step on a fresh Trainer")
+
+
+# ------------------------------------------------------------------ train_step
+
+
+@check(points=3)
+def train_step_update(ctx):
+    """One train_step from reference weights on a hidden batch (one-hot targets, then blended
+    targets), each on a fresh Trainer: the returned loss and every changed weight and
+    BatchNorm statistic equal the reference's."""
+    x, y = _hidden_set(ctx)
+    state = _reference_state(ctx, x, y)
+    for soft in (False, True):
+        xb, tb = _hidden_batch(ctx, x, y, soft)
+        what = "train_step(64 crops, " + ("blended targets)" if soft else "one-hot targets)")
+        ref = ctx.reference.Trainer()
+        _load_state(ref, state)
+        want_loss = float(ref.train_step(xb, tb))
+        want = _as_state(ref.state_dict(), "reference state_dict()")
+        cand = ctx.candidate.Trainer()
+        _load_state(cand, state)
+        loss = cand.train_step(xb, tb)
+        assert isinstance(loss, (int, float)) or (
+            isinstance(loss, np.ndarray) and loss.shape == () and loss.dtype.kind in "iuf"), (
+            f"{what} must return the loss as a float, got {type(loss).__name__}")
+        _assert_close(np.asarray(loss, dtype=np.float64), np.array(want_loss),
+                      f"{what}: returned loss")
+        got = _as_state(cand.state_dict(), "state_dict() after train_step", like=state)
+        _assert_same_change(got, want, state, f"{what}: weights after the step vs the reference's")
+
+
+@check(points=3)
+def consecutive_steps(ctx):
+    """Two train_steps on the same hidden batch: the second one's change equals
+    MOMENTUM x the first one's plus the change a fresh Trainer makes from the weights in
+    between (torch.optim.SGD with momentum); BatchNorm statistics equal the fresh Trainer's.
+    Computed from the candidate's own steps, so any loss passes."""
+    x, y = _hidden_set(ctx)
+    state = _reference_state(ctx, x, y)
+    xb, tb = _hidden_batch(ctx, x, y, soft=True)
+    cand = ctx.candidate.Trainer()
+    _load_state(cand, state)
+    cand.train_step(xb, tb)
+    s1 = _as_state(cand.state_dict(), "state_dict() after one step", like=state)
+    cand.train_step(xb, tb)
+    s2 = _as_state(cand.state_dict(), "state_dict() after two steps", like=state)
+    fresh = ctx.candidate.Trainer()
+    _load_state(fresh, s1)
+    fresh.train_step(xb, tb)
+    single = _as_state(fresh.state_dict(), "fresh Trainer's state_dict()", like=state)
+    expected = {k: single[k] + (0 if k.endswith(BUFFERS) else MOMENTUM * (s1[k] - state[k]))
+                for k in state}
+    _assert_same_change(s2, expected, s1, "second train_step on the same batch vs momentum x the "
+                 "first step + a fresh Trainer's step from the weights in between")
+
+
+# ------------------------------------------------------------------ data
+
+
+@check(points=3)
+def prepare_data_train_statistics(ctx):
+    """prepare_data on hidden crops equals the reference's (float32 NCHW, per-channel
+    normalisation with the training images' statistics), and the training arrays stay the
+    same when only the validation images change."""
+    data = _grader_data(ctx)
+    train, train_y = data.shape_crops(HIDDEN_IMAGES, _data_seed(ctx, 1))
+    val, val_y = data.shape_crops(60, _data_seed(ctx, 2))
+    other = (255 - val[:50]).astype(np.uint8)  # inverted colours: other statistics
+    want_train, want_val, want_other = _normalised(train, val, other)
+    got = ctx.candidate.prepare_data(train, train_y, val, val_y)
+    got_other = ctx.candidate.prepare_data(train, train_y, other, val_y[:50])
+    for out in (got, got_other):
+        assert isinstance(out, dict) and {"train_x", "train_y", "val_x", "val_y"} <= set(out), (
+            "prepare_data must return a dict with train_x, train_y, val_x, val_y")
+    a = as_array(got["train_x"], "train_x", "f", want_train.shape)
+    b = as_array(got_other["train_x"], "train_x", "f", want_train.shape)
+    assert np.array_equal(a, b), (
+        f"train_x changed (by up to {np.abs(a.astype(float) - b).max():.3g}) when only the "
+        "validation images changed: the training inputs must not depend on the validation split")
+    _assert_close(a, want_train.astype(np.float64), "train_x vs the reference")
+    _assert_close(got["val_x"], want_val.astype(np.float64), "val_x vs the reference")
+    _assert_close(got_other["val_x"], want_other.astype(np.float64),
+           "val_x (other validation images) vs the reference")
+    for key, want in (("train_y", train_y), ("val_y", val_y)):
+        labels = as_array(got[key], key, "biuf", want.shape)
+        assert np.array_equal(labels, want), f"{key} must be the labels, unchanged"
+
+
+def _coded_batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """48 images, image k all zeros but row k % 16 of channel k // 16, which is all ones (a
+    flip leaves it as it is): any blend of them shows its weights; random target rows."""
+    k = np.arange(48)
+    x = np.zeros((48, 3, 16, 16), np.float32)
+    x[k, k // 16, k % 16, :] = 1
+    return x, rng.dirichlet(np.ones(3), 48).astype(np.float32)
+
+
+@check(points=3)
+def augment_targets(ctx):
+    """augment on images whose blend weights can be read back (3 seeds): each output image is
+    a convex combination of (flipped) input images, and its target row is the same
+    combination of the input target rows, within 1e-5."""
+    rng = ctx.rng()
+    k = np.arange(48)
+    for seed in rng.integers(2**31, size=3):
+        x, t = _coded_batch(rng)
+        out = ctx.candidate.augment(x, t, int(seed))
+        assert isinstance(out, (list, tuple)) and len(out) == 2, (
+            "augment must return (images, targets)")
+        xa = as_array(out[0], "augmented images", "f", x.shape).astype(np.float64)
+        ta = as_array(out[1], "augmented targets", "f", t.shape).astype(np.float64)
+        weights = xa[:, k // 16, k % 16, :].mean(axis=2)  # [48 outputs, 48 inputs]
+        rebuilt = np.einsum("ok,kchw->ochw", weights, x.astype(np.float64))
+        assert np.abs(rebuilt - xa).max() <= MIX_ATOL and (weights >= -MIX_ATOL).all() and \
+            np.abs(weights.sum(axis=1) - 1).max() <= MIX_ATOL, (
+            f"augment(seed={seed}): the images are not convex combinations of (flipped) input "
+            "images, as the prompt's augment contract says")
+        want = weights @ t.astype(np.float64)
+        err = np.abs(ta - want).max(axis=1)
+        if err.max() > MIX_ATOL:
+            i = int(err.argmax())
+            mix = {int(j): round(float(weights[i, j]), 4)
+                   for j in np.flatnonzero(weights[i] > 1e-6)}
+            raise AssertionError(
+                f"augment(seed={seed}): {int((err > MIX_ATOL).sum())} of 48 target rows are not the"
+                f" blend of their images' targets; e.g. output {i} is the blend {mix} of input "
+                f"images, its target is {np.round(ta[i], 4).tolist()}, expected "
+                f"{np.round(want[i], 4).tolist()}")
+
+
+# ------------------------------------------------------------------ schedule
+
+
+@check(points=3)
+def learning_rate_schedule(ctx):
+    """learning_rate() of Trainer(epochs=4) before training and after each of 3 train_epoch
+    calls of 5 mini-batches equals the reference's (the cosine schedule over epochs), within
+    1e-6 relative."""
+    x, y = _hidden_set(ctx)
+    rates = {}
+    for name, side in (("reference", ctx.reference), ("candidate", ctx.candidate)):
+        trainer = side.Trainer(epochs=4, seed=0)
+        seen = [trainer.learning_rate()]
+        for epoch in range(3):
+            trainer.train_epoch(x[:320], y[:320], epoch)
+            seen.append(trainer.learning_rate())
+        rates[name] = seen
+    got = as_array(np.array(rates["candidate"], dtype=np.float64), "learning rates", "f")
+    want = np.array(rates["reference"], dtype=np.float64)
+    bad = np.abs(got - want) > LR_REL * np.abs(want)
+    assert not bad.any(), (
+        f"learning_rate() before training and after each of 3 epochs of 5 mini-batches: "
+        f"{np.round(got, 6).tolist()}, expected {np.round(want, 6).tolist()}")
+
+
+# ------------------------------------------------------------------ end to end
+
+
+@check(points=6, kind="accuracy", budget="fit_accuracy")
+def fit_accuracy(ctx):
+    """fit() with its defaults on the crops of 600 hidden images (validation: 100 more), then
+    the returned weights evaluated by the reference pipeline (training-split normalisation,
+    inference mode) on the crops of 300 other hidden images."""
+    data = _grader_data(ctx)
+    train = data.shape_crops(E2E_IMAGES["train"], _data_seed(ctx, 10))
+    val = data.shape_crops(E2E_IMAGES["val"], _data_seed(ctx, 11))
+    test_images, test_labels = data.shape_crops(E2E_IMAGES["test"], _data_seed(ctx, 12))
+    out = ctx.candidate.fit(*train, *val)
+    assert isinstance(out, dict) and "state_dict" in out, (
+        "fit must return a dict with 'state_dict'")
+    ref = ctx.reference.Trainer()
+    like = _as_state(ref.state_dict(), "reference state_dict()")
+    state = _as_state(out["state_dict"], "fit(...)['state_dict']", like=like)
+    _load_state(ref, state)
+    x_test = _normalised(train[0], test_images)[1]
+    logits = as_array(ref.evaluate(x_test, test_labels)["logits"], "logits", "f",
+                      (len(test_labels), data.NUM_CLASSES))
+    accuracy = float((logits.argmax(axis=1) == test_labels).mean())
+    budget = ctx.budget("fit_accuracy")
+    history = out.get("val_accuracy")
+    measured = {"accuracy": round(accuracy, 4), "train_crops": len(train[1]),
+                "test_crops": len(test_labels)}
+    if isinstance(history, list) and all(isinstance(h, (int, float)) for h in history):
+        measured["val_accuracy"] = [round(float(h), 4) for h in history]
+    text = (f"accuracy {accuracy:.3f} on {len(test_labels)} hidden test crops after fit() on "
+            f"{len(train[1])} crops")
+    if accuracy >= budget.min:
+        return Outcome("pass", f"{text}, target {budget.min:g}", measured, budget.as_dict())
+    return Outcome("fail", f"{text}, below the target {budget.min:g}", measured,
+                   budget.as_dict())
