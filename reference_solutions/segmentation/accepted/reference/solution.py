@@ -1,23 +1,25 @@
 """Reference solution for the ``segmentation`` exercise: a small U-Net.
 
-Model: a fully convolutional encoder-decoder (~64K parameters) on 64 x 64 images:
-two stride-2 stages (64 -> 32 -> 16 px; the last one dilated, for a receptive field
-of ~40 px, wider than the largest shape) and a decoder that upsamples and adds the
-encoder's features of the same resolution (U-Net skips, added rather than
-concatenated: cheaper, and enough here), ending in per-pixel logits of the 5 classes
-at full resolution.
+Model: a fully convolutional encoder-decoder (~111K parameters) on 64 x 64 images: three
+stride-2 stages (64 -> 32 -> 16 -> 8 px, the last one dilated: a receptive field wider
+than the largest shape, whose class depends on its whole outline) and a decoder that
+upsamples and adds the encoder's features of the same resolution (U-Net skips, added
+rather than concatenated: cheaper, and enough here), ending in per-pixel logits of the 5
+classes at full resolution, so outlines are drawn to the pixel.
 
-Training (``train``): cross-entropy weighted by inverse square-root class frequency
-(the cross covers ~1% of the pixels: unweighted, it is learnt last and worst), the 8
+Training (``train``): cross-entropy plus a soft Dice loss over the classes (the cross
+covers ~1% of the pixels: under cross-entropy alone it is learnt last and worst), the 8
 flips / transposes of each batch (the classes do not change under them), AdamW and a
-cosine schedule. ``reference_solutions/segmentation/train_reference.py`` runs it and
-writes ``artifacts/segmentation/model.pt`` next to this file.  Figures (hidden split,
-CPU time) are in that script's docstring.
+cosine schedule: 3,000 iterations of 16 images, ~5 CPU-minutes on one core.
+``reference_solutions/segmentation/train_reference.py`` runs it and writes
+``artifacts/segmentation/model.pt`` next to this file (float16 weights, ~0.24 MB).
+Inference is one forward pass and an arg-max.
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -73,11 +75,18 @@ class UNet(nn.Module):
 # ---------------------------------------------------------------------------- training
 
 
-def class_weights(masks: np.ndarray) -> torch.Tensor:
-    """Inverse square-root pixel frequency, normalised to mean 1."""
-    freq = np.bincount(masks.reshape(-1), minlength=NUM_CLASSES) / masks.size
-    w = 1 / np.sqrt(np.maximum(freq, 1e-4))
-    return torch.tensor(w / w.mean(), dtype=torch.float32)
+def loss_fn(logits: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy plus a soft Dice loss averaged over the classes.
+
+    Cross-entropy is an average over pixels, so the background (~83% of them) dominates
+    it and the cross (~1%) hardly counts; the Dice term scores each class's overlap on its
+    own and averages the classes, as mIoU does, so the rare class weighs as much as any."""
+    ce = F.cross_entropy(logits, masks)
+    probs = logits.softmax(1)
+    onehot = F.one_hot(masks, NUM_CLASSES).permute(0, 3, 1, 2).to(probs.dtype)
+    inter = (probs * onehot).sum((0, 2, 3))
+    total = probs.sum((0, 2, 3)) + onehot.sum((0, 2, 3))
+    return ce + 1 - ((2 * inter + 1) / (total + 1)).mean()
 
 
 def dihedral(x: torch.Tensor, y: torch.Tensor, op: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -91,14 +100,13 @@ def dihedral(x: torch.Tensor, y: torch.Tensor, op: int) -> tuple[torch.Tensor, t
     return x.contiguous(), y.contiguous()
 
 
-def train(model: UNet, images: np.ndarray, masks: np.ndarray, iterations: int = 1500,
-          batch_size: int = 32, lr: float = 4e-3, augment: bool = True, seed: int = 0,
+def train(model: UNet, images: np.ndarray, masks: np.ndarray, iterations: int = 3000,
+          batch_size: int = 16, lr: float = 8e-3, augment: bool = True, seed: int = 0,
           log=print) -> UNet:
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     x_all = torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
     y_all = torch.from_numpy(masks)
-    weight = class_weights(masks)
     opt = torch.optim.AdamW(model.parameters(), lr, weight_decay=1e-4)
     model.train()
     started = time.monotonic()
@@ -109,7 +117,7 @@ def train(model: UNet, images: np.ndarray, masks: np.ndarray, iterations: int = 
         x, y = x_all[idx].float() / 255, y_all[idx]
         if augment:
             x, y = dihedral(x, y, int(rng.integers(8)))
-        loss = F.cross_entropy(model(x), y, weight=weight)
+        loss = loss_fn(model(x), y)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -120,6 +128,15 @@ def train(model: UNet, images: np.ndarray, masks: np.ndarray, iterations: int = 
 
 
 # --------------------------------------------------------------------------- inference
+
+
+def save_weights(model: UNet, path: Path) -> None:
+    """The state dict in float16: half the bytes, and no loss that the metrics can see
+    (load_state_dict casts back to float32)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({k: v.half() if v.is_floating_point() else v
+                for k, v in model.state_dict().items()}, path)
+
 
 _model: UNet | None = None
 
@@ -136,14 +153,14 @@ def load_model() -> UNet:
 
 
 def predict(images: np.ndarray) -> np.ndarray:
-    """uint8 [N, H, W, 3] -> int64 [N, H, W] class ids (the arg-max of the logits)."""
+    """uint8 [N, H, W, 3] -> int64 [N, H, W]: the most likely class of every pixel."""
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] != 3:
         raise ValueError(f"images must be [N, H, W, 3], got shape {images.shape}")
     x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255
     with torch.inference_mode():
         logits = load_model()(x)
-    return logits.argmax(1).numpy().astype(np.int64)
+    return logits.argmax(1).numpy()  # torch's argmax is int64
 
 
 if TRAIN and not is_grading():
@@ -151,9 +168,7 @@ if TRAIN and not is_grading():
     torch.set_num_threads(2)
     train_images, train_masks = segmentation(8000, TRAIN_SEED)
     model = train(UNet(), train_images, train_masks)
-    path = artifact_dir("segmentation") / WEIGHTS
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), path)
+    save_weights(model, artifact_dir("segmentation") / WEIGHTS)
     _model = None
     val_images, val_masks = segmentation(300, VAL_SEED)
     print(evaluate(predict(val_images), val_masks))
