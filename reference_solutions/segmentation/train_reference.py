@@ -9,6 +9,9 @@ prints mIoU, per-class IoU and boundary F on the public validation split.  Deter
 a given machine and thread count (seeded); PyTorch's CPU kernels may differ slightly across
 machines, so a retrained file can differ in its last bits: rerun
 ``proctor calibrate --strict segmentation`` after retraining.
+
+The committed file: 3,000 iterations in 290 s of CPU (one thread); public validation (300
+images) mIoU 0.805, per class [0.978, 0.817, 0.736, 0.748, 0.746], boundary F 0.898.
 """
 
 from __future__ import annotations

@@ -17,7 +17,10 @@ The metrics (numpy only, vectorised over the batch) are :func:`evaluate`'s: the 
 over classes of IoU from one confusion matrix of the whole split (the usual semantic
 segmentation mIoU), and a class-agnostic boundary F-score: DAVIS's / BSDS's boundary
 F-measure (``seg2bmap`` boundaries matched within a disk of ``tolerance`` pixels) on
-label maps, with matches summed over the split before the ratio is taken.
+label maps, with matches summed over the split before the ratio is taken.  On binary masks
+it agrees exactly with DAVIS's ``f_measure`` (davis2017-evaluation, which needs OpenCV and
+scikit-image: checked once on 239 mask pairs at 1-3 px, not a dependency);
+tests/test_kit_segmentation.py keeps hand cases and a brute-force twin.
 """
 
 from __future__ import annotations
