@@ -80,7 +80,7 @@ def _tri_versus_reference(ctx, cases, per_case=2, n_points=500):
 
 def _homography(ctx, sc, seed, what="find_homography"):
     out = ctx.candidate.find_homography(sc["src"], sc["dst"], THRESHOLD_PX, seed=seed)
-    assert isinstance(out, list) and len(out) == 2, f"{what} must return (H, mask)"
+    assert isinstance(out, (tuple, list)) and len(out) == 2, f"{what} must return (H, mask)"
     n = len(sc["src"])
     H = as_array(out[0], f"{what}: H", "f", (3, 3)).astype(np.float64)
     mask = as_array(out[1], f"{what}: mask", "b", (n,))
@@ -256,7 +256,7 @@ def _make_homography(rng):
 
 
 def _similar_homography(got, want):
-    assert isinstance(got, list) and len(got) == 2, "find_homography must return (H, mask)"
+    assert isinstance(got, (tuple, list)) and len(got) == 2, "find_homography must return (H, mask)"
     as_array(got[0], "H", "f", (3, 3))
     mask = as_array(got[1], "mask", "b", (len(want[1]),))
     ref = np.asarray(want[1], dtype=bool)

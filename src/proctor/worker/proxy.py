@@ -23,6 +23,8 @@ def _wrap(client: Channel, value: Any, timeout: float) -> Any:
         return {k: _wrap(client, v, timeout) for k, v in value.items()}
     if isinstance(value, list):
         return [_wrap(client, v, timeout) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_wrap(client, v, timeout) for v in value)
     return value
 
 

@@ -92,7 +92,9 @@ class Worker:
             return value
         if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
             return value.detach().cpu().numpy()
-        if isinstance(value, (list, tuple)):
+        if isinstance(value, tuple):  # a tuple stays a tuple: checks may tell them apart
+            return tuple(self.plain(v, depth + 1) for v in value)
+        if isinstance(value, list):
             return [self.plain(v, depth + 1) for v in value]
         if isinstance(value, dict):
             return {str(k): self.plain(v, depth + 1) for k, v in value.items()}
