@@ -61,7 +61,7 @@ def output_types(ctx):
         except CandidateError as exc:
             if "empty" not in what or exc.is_a("NotImplementedError"):
                 raise
-            continue  # a crash on empty input is nms_empty's business, not a dtype slip
+            continue  # a crash on empty input is another check's business, not a dtype slip
         got = as_array(got, what)
         if got.dtype != np.dtype(dtype):
             wrong.append(f"{what} returned {got.dtype}, the prompt asks for {dtype}")
