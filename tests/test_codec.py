@@ -62,6 +62,38 @@ def test_tuples_stay_tuples_and_lists_stay_lists():
     np.testing.assert_array_equal(arr[0], np.arange(3))
 
 
+def test_lists_of_numpy_scalars_cross_as_one_block_and_keep_their_types():
+    from proctor.worker.server import Worker
+
+    plain = Worker().plain
+    counts = list(np.arange(1000, dtype=np.int64))
+    marked = plain(counts)
+    assert isinstance(marked, codec.ScalarList)
+    data = dumps(marked)
+    assert len(data) < 8 * 1000 + 32  # one block of raw bytes, not 1,000 extensions
+    got = loads(data)
+    assert type(got) is list and len(got) == 1000
+    assert all(type(v) is np.int64 for v in got) and got == counts
+    # mixed scalar types, or Python numbers among them, stay item by item
+    assert [type(v) for v in rt(plain([np.float32(1), np.float64(2), 3]))] == \
+        [np.float32, np.float64, int]
+    assert rt(plain([])) == [] and rt(plain([np.bool_(True)])) == [True]
+    with pytest.raises(CodecError):
+        dumps(plain([np.complex64(1), np.complex64(2)]))
+
+
+@pytest.mark.parametrize("data", [
+    bytes([3]) + b"<i8" + b"\0" * 12,     # not a whole number of items
+    bytes([3]) + b"<i8",                   # no items
+    bytes([2]) + b"|O" + b"\0" * 8,
+    bytes([9]) + b"<i8",                   # length lies
+    b"",
+])
+def test_hostile_scalar_lists_raise(data):
+    with pytest.raises(CodecError):
+        loads(msgpack.packb(msgpack.ExtType(codec.SCALAR_LIST_EXT, data)))
+
+
 def test_subclasses_of_plain_types_cross_as_their_base_type():
     import collections
     import enum

@@ -26,6 +26,7 @@ import numpy as np
 ARRAY_EXT = 1
 SCALAR_EXT = 2  # a numpy scalar: dtype string, then its raw bytes
 TUPLE_EXT = 3  # a tuple: a nested message holding its items as a list
+SCALAR_LIST_EXT = 4  # a list of numpy scalars of one dtype: dtype string, then raw bytes
 MAX_TUPLE_DEPTH = 64  # tuples nest by recursion on decode: bound it against hostile peers
 HANDLE_KEY = "__proctor_handle__"
 MAX_FRAME = 1 << 30
@@ -35,6 +36,29 @@ ALLOWED_DTYPES = frozenset(
     + [f"<{k}{n}" for k in "iu" for n in (2, 4, 8)]
     + ["<f2", "<f4", "<f8"]
 )
+
+
+# numpy scalars: the dtype tag each whitelisted dtype is sent with, and back (native
+# little-endian hosts only, like the rest of the grader: x86-64 and aarch64)
+_SCALAR_DTYPES = {d.encode("ascii"): np.dtype(d) for d in ALLOWED_DTYPES}
+_SCALAR_PREFIX = {np.dtype(d): bytes([len(d)]) + d.encode("ascii") for d in ALLOWED_DTYPES}
+
+
+class ScalarList(list):
+    """A list whose items are numpy scalars of one dtype (the worker marks such results,
+    e.g. ``list(counts)``): it crosses as one block of raw bytes instead of one extension
+    per item (~50x faster for long lists), and is decoded into a plain list of numpy
+    scalars of that dtype, so the types still survive. Make one with ``of``."""
+
+    @classmethod
+    def of(cls, value: list) -> ScalarList | None:
+        """``value`` marked as a ScalarList if all its items are numpy scalars of one
+        whitelisted type, else None."""
+        first = type(value[0]) if value else None
+        if first is None or not issubclass(first, np.generic) \
+                or value[0].dtype not in _SCALAR_PREFIX:
+            return None
+        return cls(value) if all(type(v) is first for v in value) else None
 
 
 class CodecError(ValueError):
@@ -61,14 +85,16 @@ def _default(obj: Any) -> Any:
         header = msgpack.packb([arr.dtype.str, list(arr.shape)])
         return msgpack.ExtType(ARRAY_EXT, struct.pack("<I", len(header)) + header + arr.tobytes())
     if isinstance(obj, np.generic):
-        dtype = _little(obj.dtype)
-        if obj.dtype.kind not in "biuf" or dtype.str not in ALLOWED_DTYPES:
+        prefix = _SCALAR_PREFIX.get(obj.dtype)
+        if prefix is None:
             raise CodecError(f"numpy scalars of dtype {obj.dtype} cannot cross the boundary")
-        tag = dtype.str.encode("ascii")
-        return msgpack.ExtType(SCALAR_EXT, bytes([len(tag)]) + tag
-                               + np.asarray(obj, dtype=dtype).tobytes())
+        return msgpack.ExtType(SCALAR_EXT, prefix + obj.tobytes())  # scalars are native-endian
     if isinstance(obj, tuple):
         return msgpack.ExtType(TUPLE_EXT, dumps(list(obj)))
+    if isinstance(obj, ScalarList) and obj:  # made by ScalarList.of: one scalar type
+        dtype = obj[0].dtype
+        return msgpack.ExtType(SCALAR_LIST_EXT, _SCALAR_PREFIX[dtype]
+                               + np.fromiter(obj, dtype, len(obj)).tobytes())
     # subclasses of the plain types cross as their base type (bool is exact, never here)
     for base in (int, float, str, bytes, list, dict):
         if isinstance(obj, base):
@@ -81,6 +107,8 @@ def _default(obj: Any) -> Any:
 def _ext_hook(code: int, data: bytes, depth: int = 0) -> Any:
     if code == SCALAR_EXT:
         return _scalar(data)
+    if code == SCALAR_LIST_EXT:
+        return _scalar_list(data)
     if code == TUPLE_EXT:
         if depth >= MAX_TUPLE_DEPTH:
             raise CodecError(f"tuples nested deeper than {MAX_TUPLE_DEPTH}")
@@ -114,18 +142,28 @@ def _scalar(data: bytes) -> np.generic:
     if not data:
         raise CodecError("truncated scalar header")
     n = data[0]
-    try:
-        dtype_str = data[1 : 1 + n].decode("ascii")
-    except UnicodeDecodeError:
-        raise CodecError("malformed scalar dtype") from None
-    if len(data) < 1 + n or dtype_str not in ALLOWED_DTYPES:
-        raise CodecError(f"scalar dtype {dtype_str!r} is not allowed")
-    dtype = np.dtype(dtype_str)
+    dtype = _SCALAR_DTYPES.get(data[1 : 1 + n]) if len(data) >= 1 + n else None
+    if dtype is None:
+        raise CodecError(f"scalar dtype {data[1:1 + n]!r} is not allowed")
+    dtype_str = dtype.str
     payload = data[1 + n :]
     if len(payload) != dtype.itemsize:
         raise CodecError(f"scalar payload is {len(payload)} bytes, {dtype_str} needs "
                          f"{dtype.itemsize}")
     return np.frombuffer(payload, dtype=dtype)[0]
+
+
+def _scalar_list(data: bytes) -> list:
+    """A list of numpy scalars of one whitelisted dtype from their raw bytes."""
+    n = data[0] if data else 0
+    dtype = _SCALAR_DTYPES.get(data[1 : 1 + n]) if data and len(data) >= 1 + n else None
+    if dtype is None:
+        raise CodecError(f"scalar list dtype {data[1:1 + n]!r} is not allowed")
+    payload = data[1 + n :]
+    if not payload or len(payload) % dtype.itemsize:
+        raise CodecError(f"scalar list payload of {len(payload)} bytes is not a whole "
+                         f"number of {dtype.str} items")
+    return list(np.frombuffer(payload, dtype=dtype))
 
 
 def _unpack(data: bytes, hook: Any) -> Any:

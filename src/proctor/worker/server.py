@@ -95,7 +95,8 @@ class Worker:
         if isinstance(value, tuple):  # a tuple stays a tuple: checks may tell them apart
             return tuple(self.plain(v, depth + 1) for v in value)
         if isinstance(value, list):
-            return [self.plain(v, depth + 1) for v in value]
+            # a list of numpy scalars of one dtype crosses as one block of bytes
+            return codec.ScalarList.of(value) or [self.plain(v, depth + 1) for v in value]
         if isinstance(value, dict):
             return {str(k): self.plain(v, depth + 1) for k, v in value.items()}
         handle = len(self.handles) + 1
