@@ -82,6 +82,10 @@ def generator():
 
 def fake_handle():
     return {"__proctor_handle__": "not an int", "type": "x"}
+
+def scribble(x, y, *, z=None):
+    x[0] = -1.0
+    return x.sum()
 '''
 
 
@@ -208,3 +212,15 @@ def test_objects_returned_by_a_call_keep_the_proxys_timeout():
     nested = tracker.update([1, 2])
     nested.step()
     assert channel.timeouts == [60.0, 60.0, 60.0]
+
+
+def test_returning_args_shows_what_the_call_wrote_into_its_inputs(proxy):
+    """The candidate works on copies; a check sees its writes only through this."""
+    x, y = np.arange(3.0), [1, 2]
+    result, args = proxy.scribble.returning_args(x, y, z=(1, 2))
+    assert result == -1.0 + 1.0 + 2.0
+    np.testing.assert_array_equal(args[0], [-1.0, 1.0, 2.0])
+    assert args[1] == [1, 2]
+    np.testing.assert_array_equal(x, [0.0, 1.0, 2.0])  # the check's own array is untouched
+    c = proxy.make_counter(2)
+    assert c.incr.returning_args(3) == (5, [3])

@@ -34,9 +34,12 @@ EXERCISES = ROOT / "exercises"
 TRACKING_REJECTED = (
     "greedy_no_motion",
     "drop_on_miss",
+    "ids_from_zero",
     "new_id_every_frame",
     "python_loops",
+    "reuse_dropped_ids",
     "shared_id_counter",
+    "writes_input",
 )
 GEOMETRY_REJECTED = ("no_normalisation", "no_ransac", "threshold_squared", "loop_per_point")
 # Triangulation bugs (mutants): (fails noise-free exactness, fails the noisy 1.25x ratio).

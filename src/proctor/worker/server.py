@@ -138,7 +138,10 @@ class Worker:
             results = [self.call({**msg, "args": a, "kwargs": k}) for a, k in calls]
             codec.write_frame(out, {"ok": [self.plain(r) for r in results]})
         elif op == "call":
-            codec.write_frame(out, {"ok": self.plain(self.call(msg))})
+            result = self.plain(self.call(msg))
+            if msg.get("echo_args"):  # and the arguments as the call left them
+                result = [result, [self.plain(a) for a in msg.get("args", [])]]
+            codec.write_frame(out, {"ok": result})
         else:
             codec.write_frame(out, {"raised": {"type": "ProtocolError", "mro": [],
                                                "message": f"unknown op {op!r}", "traceback": ""}})
