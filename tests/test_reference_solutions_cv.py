@@ -41,7 +41,8 @@ TRACKING_REJECTED = (
     "shared_id_counter",
     "writes_input",
 )
-GEOMETRY_REJECTED = ("no_normalisation", "no_ransac", "threshold_squared", "loop_per_point")
+GEOMETRY_REJECTED = ("no_normalisation", "no_ransac", "threshold_squared", "loop_per_point",
+                     "mask_uint8", "h_unit_norm", "unseeded_rng", "fixed_sample_count")
 # Triangulation bugs (mutants): (fails noise-free exactness, fails the noisy 1.25x ratio).
 GEOMETRY_TRI_BUGS = {
     "wrong_singular_vector": (True, True),
