@@ -47,9 +47,10 @@ def _box(x, y, w=40.0, h=80.0, score=0.9):
 
 
 def _relay_scene():
-    """A scripted sequence: object D stays all along; A (frames 0-9), B (40-49) and C
-    (80-89) appear one after another far from each other and from where the earlier ones
-    were. Returns (frames, owner): owner[t][k] names the object of row k of frame t."""
+    """A scripted sequence: object D stays all along; A (frames 0-9, top left), B (40-49,
+    top right) and C (80-89, bottom left) appear one after another, each at least 250 px
+    from where the earlier ones were last seen. Returns (frames, owner): owner[t][k] names
+    the object of row k of frame t."""
     frames, owner = [], []
     for t in range(90):
         rows, names = [_box(300 + 0.5 * t, 350)], ["D"]
@@ -60,7 +61,7 @@ def _relay_scene():
             rows.append(_box(520 - 3 * (t - 40), 40))
             names.append("B")
         if 80 <= t < 90:
-            rows.append(_box(150, 220 + 3 * (t - 80)))
+            rows.append(_box(40 + 3 * (t - 80), 360))
             names.append("C")
         frames.append(np.array(rows, dtype=np.float64))
         owner.append(names)
