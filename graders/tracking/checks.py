@@ -38,8 +38,8 @@ def _seeds(rng, n):
 
 
 class _Scored:
-    """The tracker as the metric checks see it: ids cast to int64, and ids below 1 renamed
-    to unused large ids. The id rules are judged once, by the public checks tracking_ids
+    """Wraps a candidate tracker for scoring: integer ids as int64, an id below 1 replaced
+    by an unused large one. The id rules are judged once, by the public checks tracking_ids
     and tracking_new_ids; the metrics score what the ids say about identity."""
 
     def __init__(self, remote):
