@@ -165,7 +165,25 @@ def build_library(root: Path) -> Library:
         d = root / "reference_solutions" / "adder" / "rejected" / name
         write(d / "solution.py", code)
         write(d / "expect.toml", expect_toml(fail))
+    write(root / "reference_solutions" / "adder" / "contract.toml", ADDER_LEDGER)
     return Library(root)
+
+
+# The adder's contract ledger (calibrate --strict needs one): each clause, its check and the
+# rejected solution that breaks it.
+ADDER_LEDGER = """\
+[[clause]]
+id = "sum"
+text = "add(a, b) returns a + b"
+check = "add_basic"
+rejected = ["off_by_one"]
+
+[[clause]]
+id = "negative"
+text = "negative numbers are added as they are"
+check = "add_negative"
+rejected = ["abs_values"]
+"""
 
 
 @pytest.fixture

@@ -69,7 +69,7 @@ def test_check_uses_the_callers_namespace(bundle_dir, monkeypatch, capsys):
     _run_cells("from proctor.candidate import check", ex.starter, ref, 'check("box_ops")')
     out = capsys.readouterr().out
     assert "public checks for box_ops" in out
-    assert "3/3 public checks pass" in out
+    assert "4/4 public checks pass" in out
 
 
 def test_check_on_a_starter_is_friendly(bundle_dir, monkeypatch, capsys):

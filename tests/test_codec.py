@@ -35,10 +35,103 @@ def test_nested_plain_data_round_trips():
     assert rt(obj) == obj
 
 
-def test_tuples_become_lists_and_numpy_scalars_become_python_numbers():
-    got = rt({"t": (1, (2, 3)), "i": np.int64(7), "f": np.float32(0.5), "b": np.bool_(True)})
-    assert got == {"t": [1, [2, 3]], "i": 7, "f": 0.5, "b": True}
-    assert type(got["i"]) is int and type(got["f"]) is float and type(got["b"]) is bool
+def test_python_and_numpy_scalars_stay_apart():
+    """A check can enforce "Python ints" (e.g. a COCO RLE that json.dumps must accept)
+    only if np.int64(7) does not arrive as 7."""
+    got = rt({"i": 7, "f": 0.5, "b": True,
+              "ni": np.int64(7), "nf": np.float32(0.5), "nb": np.bool_(True),
+              "n8": np.uint8(255), "n64": np.float64(2.5), "n16": np.int16(-3)})
+    assert (type(got["i"]), type(got["f"]), type(got["b"])) == (int, float, bool)
+    assert type(got["ni"]) is np.int64 and got["ni"] == 7
+    assert type(got["nf"]) is np.float32 and got["nf"] == 0.5
+    assert type(got["nb"]) is np.bool_ and got["nb"]
+    assert type(got["n8"]) is np.uint8 and got["n8"] == 255
+    # np.float64 subclasses float: it must still not pass for a Python float
+    assert type(got["n64"]) is np.float64 and got["n64"] == 2.5
+    assert type(got["n16"]) is np.int16 and got["n16"] == -3
+
+
+def test_tuples_stay_tuples_and_lists_stay_lists():
+    got = rt({"t": (1, (2, [3, (4,)]), ()), "l": [1, [2]], "empty": ()})
+    assert got == {"t": (1, (2, [3, (4,)]), ()), "l": [1, [2]], "empty": ()}
+    assert type(got["t"]) is tuple and type(got["t"][1]) is tuple
+    assert type(got["t"][1][1]) is list and type(got["t"][1][1][1]) is tuple
+    assert type(got["l"]) is list
+    arr = rt((np.arange(3), np.int32(2)))
+    assert type(arr) is tuple and type(arr[1]) is np.int32
+    np.testing.assert_array_equal(arr[0], np.arange(3))
+
+
+def test_lists_of_numpy_scalars_cross_as_one_block_and_keep_their_types():
+    from proctor.worker.server import Worker
+
+    plain = Worker().plain
+    counts = list(np.arange(1000, dtype=np.int64))
+    marked = plain(counts)
+    assert isinstance(marked, codec.ScalarList)
+    data = dumps(marked)
+    assert len(data) < 8 * 1000 + 32  # one block of raw bytes, not 1,000 extensions
+    got = loads(data)
+    assert type(got) is list and len(got) == 1000
+    assert all(type(v) is np.int64 for v in got) and got == counts
+    # mixed scalar types, or Python numbers among them, stay item by item
+    assert [type(v) for v in rt(plain([np.float32(1), np.float64(2), 3]))] == \
+        [np.float32, np.float64, int]
+    assert rt(plain([])) == [] and rt(plain([np.bool_(True)])) == [True]
+    with pytest.raises(CodecError):
+        dumps(plain([np.complex64(1), np.complex64(2)]))
+
+
+@pytest.mark.parametrize("data", [
+    bytes([3]) + b"<i8" + b"\0" * 12,     # not a whole number of items
+    bytes([3]) + b"<i8",                   # no items
+    bytes([2]) + b"|O" + b"\0" * 8,
+    bytes([9]) + b"<i8",                   # length lies
+    b"",
+])
+def test_hostile_scalar_lists_raise(data):
+    with pytest.raises(CodecError):
+        loads(msgpack.packb(msgpack.ExtType(codec.SCALAR_LIST_EXT, data)))
+
+
+def test_subclasses_of_plain_types_cross_as_their_base_type():
+    import collections
+    import enum
+
+    class Colour(enum.IntEnum):
+        RED = 3
+
+    class Name(str):
+        pass
+
+    pair = collections.namedtuple("pair", "a b")
+    got = rt({"e": Colour.RED, "s": Name("x"), "nt": pair(1, 2),
+              "od": collections.OrderedDict(a=1), "dd": collections.defaultdict(list, b=[1]),
+              "ba": bytearray(b"ab")})
+    assert got == {"e": 3, "s": "x", "nt": (1, 2), "od": {"a": 1}, "dd": {"b": [1]},
+                   "ba": b"ab"}
+    assert type(got["e"]) is int and type(got["s"]) is str and type(got["nt"]) is tuple
+    assert type(got["od"]) is dict and type(got["dd"]) is dict
+
+
+def test_types_survive_a_call_through_the_worker():
+    """End to end: a candidate function's result, as a check sees it."""
+    from proctor.worker.local import LocalClient
+    from proctor.worker.proxy import Proxy
+
+    ns: dict = {}
+    exec("import numpy as np\n"
+         "def rle(): return {'size': (2, 3), 'counts': [np.int64(1), 5]}\n"
+         "def echo(x): return x, type(x).__name__\n", ns)
+    cand = Proxy(LocalClient(ns))
+    got = cand.rle()
+    assert type(got["size"]) is tuple and type(got["counts"]) is list
+    assert type(got["counts"][0]) is np.int64 and type(got["counts"][1]) is int
+    # and arguments reach the candidate as they were sent
+    assert cand.echo((1, 2)) == ((1, 2), "tuple")
+    assert cand.echo([1, 2]) == ([1, 2], "list")
+    assert cand.echo(np.float64(1.5)) == (1.5, "float64")
+    assert cand.echo(1.5) == (1.5, "float")
 
 
 @pytest.mark.parametrize("dtype", sorted(codec.ALLOWED_DTYPES))
@@ -103,6 +196,13 @@ def test_non_plain_values_raise_codec_error(bad):
         dumps(bad)
 
 
+@pytest.mark.parametrize("bad", [np.complex128(1), np.str_("a"), np.datetime64(1, "s"),
+                                 np.void(b"ab"), (1, Anything()), 2**70])
+def test_non_plain_scalars_and_tuples_raise_codec_error(bad):
+    with pytest.raises(CodecError):
+        dumps(bad)
+
+
 def test_object_array_error_names_the_dtype():
     with pytest.raises(CodecError, match="object"):
         dumps(np.array([None]))
@@ -152,6 +252,43 @@ def test_array_header_length_lies():
         loads(msgpack.packb(msgpack.ExtType(ARRAY_EXT, b"\x01\x00")))
     with pytest.raises(CodecError):
         loads(msgpack.packb(msgpack.ExtType(ARRAY_EXT, struct.pack("<I", 3) + b"\xc1\xc1\xc1")))
+
+
+def scalar_ext(tag: bytes, payload: bytes) -> bytes:
+    return msgpack.packb(msgpack.ExtType(codec.SCALAR_EXT, bytes([len(tag)]) + tag + payload))
+
+
+@pytest.mark.parametrize("data", [
+    scalar_ext(b"<i8", b"\0" * 4),            # payload shorter than the dtype
+    scalar_ext(b"<i8", b"\0" * 9),            # longer
+    scalar_ext(b"|O", b"\0" * 8),             # object dtype is never rebuilt
+    scalar_ext(b"<U1", b"\0" * 4),
+    scalar_ext(b"<c16", b"\0" * 16),
+    scalar_ext(b"\xff\xfe", b"\0" * 8),        # not ascii
+    msgpack.packb(msgpack.ExtType(codec.SCALAR_EXT, b"")),
+    msgpack.packb(msgpack.ExtType(codec.SCALAR_EXT, b"\x09<i8")),   # length lies
+])
+def test_lying_or_forbidden_scalars_raise(data):
+    with pytest.raises(CodecError):
+        loads(data)
+
+
+def test_hostile_tuples_raise():
+    # a tuple's payload must be a well-formed list
+    for payload in (msgpack.packb({"a": 1}), b"\xc1", msgpack.packb([1, 2])[:-1]):
+        with pytest.raises(CodecError):
+            loads(msgpack.packb(msgpack.ExtType(codec.TUPLE_EXT, payload)))
+    # nesting is bounded (decoding tuples recurses)
+    def nested(levels: int) -> bytes:
+        items = msgpack.packb([])
+        for _ in range(levels - 1):
+            items = msgpack.packb([msgpack.ExtType(codec.TUPLE_EXT, items)])
+        return msgpack.packb(msgpack.ExtType(codec.TUPLE_EXT, items))
+
+    with pytest.raises(CodecError, match="nested deeper"):
+        loads(nested(codec.MAX_TUPLE_DEPTH + 1))
+    assert isinstance(loads(nested(codec.MAX_TUPLE_DEPTH)), tuple)
+    assert rt(((((),),),)) == ((((),),),)
 
 
 @pytest.mark.parametrize("data", [

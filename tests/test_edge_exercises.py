@@ -137,7 +137,7 @@ def _bundle_with(tmp_path: Path, ex_id: str, model: Path) -> Path:
 
 @pytest.mark.parametrize("ex_id,expect", [
     ("quantize_int8", {"loads": "pass", "io_contract": "pass", "public_accuracy": "pass",
-                       "model_size": "fail", "int8_weights": "fail"}),
+                       "model_size": "fail", "int8_weights": "fail", "saturation_safe": "pass"}),
     ("prune", {"loads": "pass", "io_contract": "pass", "parameters": "fail",
                "public_accuracy": "pass"}),
     ("onnx_export", {"loads": "fail", "io_contract": "fail", "public_accuracy": "fail"}),

@@ -271,14 +271,18 @@ def test_stub_detection():
     assert stubs_in_source(["def a(:\n"], ["a"]) == []
 
 
-def test_table_shows_measured_vs_budget_and_clips_messages():
+def test_table_shows_measured_vs_budget_and_never_cuts_a_failure():
     rs = [CheckResult("size_ok", "size", "pass", 1, 1, False, "",
                       {"bytes": 1234, "ratio": 0.123456}, {"max": 2000, "unit": "bytes"}),
           CheckResult("long", "correctness", "fail", 0, 2, False,
                       "first line " + "x" * 500 + "\nsecond line\nthird")]
     table = format_table("ex", rs)
     assert "measured bytes=1234, ratio=0.123 vs budget max 2000 bytes" in table
-    assert "second line" not in table and "…" in table
+    row = next(line for line in table.splitlines() if line.startswith("long "))
+    assert "second line" not in row and row.endswith("…")  # the row stays one line
+    # but a failure's whole message is printed below the table, never cut
+    assert "first line " + "x" * 500 in table
+    assert "    second line\n    third" in table
     assert "1/2 public checks pass" in table
     assert format_table("ex", []).endswith("(this exercise has no public checks)")
 

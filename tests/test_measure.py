@@ -239,6 +239,17 @@ def test_same_result() -> None:
             same_result(got, want)
 
 
+def test_same_result_compares_values_not_types() -> None:
+    """A dtype or container-type defect is judged by the check that owns that clause, not
+    again by every latency check: timed outputs are compared by value."""
+    same_result(np.arange(3, dtype=np.int32), np.arange(3, dtype=np.int64))
+    same_result((np.int64(2), [1.0]), [2, (np.float32(1.0),)])
+    same_result({"n": np.int32(5)}, {"n": 5})
+    for got, want in [(np.int64(2), 3), ((1, 2), [1, 2, 3]), (np.float32(1.5), 1.25)]:
+        with pytest.raises(AssertionError):
+            same_result(got, want)
+
+
 # --- real workers ---------------------------------------------------------------------
 
 LIMITS = sandbox.Limits(wall_s=3600, cpu_s=3600)   # module-long workers

@@ -124,7 +124,8 @@ def test_self_contained_model_runs_and_describes(tmp_path, runner):
                             "dtype": "float32", "shape": [4, 3], "numel": 12, "nonzero": 11,
                             "external": False}
     assert d["weights"] == [{"op": "MatMul", "node": "mm", "weight": "W", "stored": "W",
-                             "stored_dtype": "float32", "numel": 12, "through": []}]
+                             "stored_dtype": "float32", "numel": 12, "through": [],
+                             "range": None}]
     assert d["weight_parameters"] == 12
 
 

@@ -82,6 +82,10 @@ def generator():
 
 def fake_handle():
     return {"__proctor_handle__": "not an int", "type": "x"}
+
+def scribble(x, y, *, z=None):
+    x[0] = -1.0
+    return x.sum()
 '''
 
 
@@ -94,7 +98,7 @@ def test_functions_with_args_kwargs_and_arrays(proxy):
     x = np.arange(6, dtype=np.float64).reshape(2, 3)
     got = proxy.stats(x, 2.0, offset=1)
     assert got["mean"] == pytest.approx(2.5 * 2 + 1)
-    assert got["shape"] == [2, 3]
+    assert got["shape"] == (2, 3)  # a tuple stays a tuple
     np.testing.assert_array_equal(got["rows"][0], [0, 1, 2])
     np.testing.assert_array_equal(got["rows"][1], [3, 4, 5])
     assert got["sum"] == 15.0 and got["1"] == "int key"  # keys become strings
@@ -107,7 +111,7 @@ def test_remote_object_handles(proxy):
     assert c.incr() == 6 and c.incr(k=3) == 9
     snap = c.snapshot()
     np.testing.assert_array_equal(snap["arr"], np.arange(9))
-    assert snap["pair"] == [9, [9]]
+    assert snap["pair"] == (9, [9]) and type(snap["pair"]) is tuple
     other = proxy.make_counter(1)
     assert other.incr() == 2 and c.incr() == 10  # independent objects
     child = c.child()
@@ -208,3 +212,15 @@ def test_objects_returned_by_a_call_keep_the_proxys_timeout():
     nested = tracker.update([1, 2])
     nested.step()
     assert channel.timeouts == [60.0, 60.0, 60.0]
+
+
+def test_returning_args_shows_what_the_call_wrote_into_its_inputs(proxy):
+    """The candidate works on copies; a check sees its writes only through this."""
+    x, y = np.arange(3.0), [1, 2]
+    result, args = proxy.scribble.returning_args(x, y, z=(1, 2))
+    assert result == -1.0 + 1.0 + 2.0
+    np.testing.assert_array_equal(args[0], [-1.0, 1.0, 2.0])
+    assert args[1] == [1, 2]
+    np.testing.assert_array_equal(x, [0.0, 1.0, 2.0])  # the check's own array is untouched
+    c = proxy.make_counter(2)
+    assert c.incr.returning_args(3) == (5, [3])

@@ -34,11 +34,15 @@ EXERCISES = ROOT / "exercises"
 TRACKING_REJECTED = (
     "greedy_no_motion",
     "drop_on_miss",
+    "ids_from_zero",
     "new_id_every_frame",
     "python_loops",
+    "reuse_dropped_ids",
     "shared_id_counter",
+    "writes_input",
 )
-GEOMETRY_REJECTED = ("no_normalisation", "no_ransac", "threshold_squared", "loop_per_point")
+GEOMETRY_REJECTED = ("no_normalisation", "no_ransac", "threshold_squared", "loop_per_point",
+                     "mask_uint8", "h_unit_norm", "unseeded_rng", "fixed_sample_count")
 # Triangulation bugs (mutants): (fails noise-free exactness, fails the noisy 1.25x ratio).
 GEOMETRY_TRI_BUGS = {
     "wrong_singular_vector": (True, True),
@@ -164,7 +168,7 @@ def tracking_results() -> dict[str, dict]:
     default = [tracking_sequence(7000 + i) for i in range(5)]
     crowded = [tracking_sequence(7100 + i, n_objects=12) for i in range(5)]
     out = {}
-    for name in ("reference", *TRACKING_REJECTED):
+    for name in ("reference", "greedy_no_motion", "drop_on_miss", "new_id_every_frame"):
         cls = solution("tracking", name).Tracker
         out[name] = {
             "default": evaluate_tracker(cls, default)["overall"],

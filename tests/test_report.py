@@ -104,3 +104,21 @@ def test_environment_without_unsafe_has_no_warning():
     env = environment(False)
     assert env["unsafe_no_sandbox"] is False and "warning" not in env
     assert env["python"] and env["cpus"] >= 1
+
+
+def test_environment_names_the_cpu_and_its_vector_features():
+    """Latency ratios and int8 kernels depend on them (AVX2 vs AVX-512, VNNI or not)."""
+    from proctor.grading.submission import cpu_info
+
+    cpu = environment(False)["cpu"]
+    assert set(cpu) == {"model", "vendor", "vector_features"}
+    assert isinstance(cpu["vector_features"], list)
+    x86 = ("processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) "
+           "Gold 6230\nflags\t\t: fpu sse4_2 avx avx2 fma avx512f avx512bw avx512_vnni\n\n"
+           "processor\t: 1\nmodel name\t: other\n")
+    assert cpu_info(x86) == {"model": "Intel(R) Xeon(R) Gold 6230", "vendor": "GenuineIntel",
+                             "vector_features": ["sse4_2", "avx", "avx2", "fma", "avx512f",
+                                                 "avx512bw", "avx512_vnni"]}
+    arm = "processor\t: 0\nFeatures\t: fp asimd asimddp sve i8mm\nCPU part\t: 0xd40\n"
+    assert cpu_info(arm)["vector_features"] == ["asimd", "asimddp", "sve", "i8mm"]
+    assert cpu_info("")["vector_features"] == []

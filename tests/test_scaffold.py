@@ -94,4 +94,5 @@ def test_cli_new_then_calibrate_passes(tmp_path):
     r = run_cli("--root", str(tmp_path), "calibrate", "prefix_max", *unsafe)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "3/3 solution runs got their expected verdicts" in r.stdout
+    assert "contract prefix_max: 2 clause(s)" in r.stdout and "CONTRACT" not in r.stdout
     assert r.stdout.count("OK") >= 3

@@ -1,5 +1,6 @@
-"""Public checks for quantize_int8: loading, I/O, accuracy on the public split, size, and
-how the weights are stored.  (Hidden: accuracy on hidden images and latency.)
+"""Public checks for quantize_int8: loading, I/O, accuracy on the public split, size, how
+the weights are stored, and the stated rule for the target CPU (the 7-bit weight range).
+(Hidden: accuracy on hidden images and latency.)
 
 The model is served by ``exercises/_shared/onnx_runner.py``; the checks' helpers are in
 ``exercises/_shared/edge_checks.py``.
@@ -45,13 +46,13 @@ def public_accuracy(ctx):
     _edge(ctx).public_accuracy(ctx, ctx.budget("accuracy_drop").max)
 
 
-@check(points=3, kind="size", budget="model_size")
+@check(points=2, kind="size", budget="model_size")
 def model_size(ctx):
     """Bytes of model.onnx (+ external data) <= 0.40x the fp32 baseline file."""
     return _edge(ctx).size_ratio(ctx, "model_size")
 
 
-@check(points=3)
+@check(points=2)
 def int8_weights(ctx):
     """>= 95% of the conv/linear weight elements stored as 8-bit integers (int8 or uint8)."""
     weights = ctx.candidate.describe()["weights"]
@@ -71,3 +72,28 @@ def int8_weights(ctx):
             f"only {share:.1%} of the conv/linear weight elements are stored as 8-bit integers "
             f"({eight:,} of {total:,}; weights stored as {', '.join(stored)}); at least "
             f"{MIN_8BIT_SHARE:.0%} must be")
+
+
+REDUCED_RANGE = (-64, 64)  # symmetric 7-bit: 2 x 255 x 64 fits in int16
+
+
+@check(points=2)
+def saturation_safe(ctx):
+    """The stated rule for the target CPU (AVX2 without VNNI): int8 conv/linear weights
+    use the reduced 7-bit range, every value in [-64, 64] (onnxruntime.quantization's
+    reduce_range=True); uint8 weights are exempt. Judged from the file, on any host."""
+    lo, hi = REDUCED_RANGE
+    bad, seen = [], set()
+    for w in ctx.candidate.describe()["weights"]:
+        if w["stored_dtype"] != "int8" or w["stored"] in seen or w["range"] is None:
+            continue
+        seen.add(w["stored"])
+        wmin, wmax = w["range"]
+        if wmin < lo or wmax > hi:
+            bad.append(f"{w['stored']} ({w['op']}) holds values in [{wmin}, {wmax}]")
+    if bad:
+        raise AssertionError(
+            f"{len(bad)} int8 weight tensor(s) use the full 8-bit range, e.g. "
+            + "; ".join(bad[:3]) + f": on the target CPU (AVX2 without VNNI) the u8s8 kernels "
+            f"add pairs of products in 16 bits and saturate; keep int8 weights in "
+            f"[{lo}, {hi}] (reduce_range=True) or store them as uint8")

@@ -38,8 +38,8 @@ def multi_head_attention(
         w_qkv: [D, 3D] and b_qkv: [3D]; ``x @ w_qkv + b_qkv`` holds q, k, v in
             that order along the last axis.
         w_out: [D, D] and b_out: [D], the output projection.
-        num_heads: H, dividing D; head h uses the contiguous columns
-            h*D/H : (h+1)*D/H of q, k and v.
+        num_heads: the number of heads, dividing D; with hd = D // num_heads, head h uses
+            the contiguous columns h*hd : (h+1)*hd of q, k and v.
         key_padding_mask: None, or bool [B, N]; True marks a padding key that
             gets no attention. A query whose keys are all padding attends to
             nothing (its attention output is 0, so its result is b_out).

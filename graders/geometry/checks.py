@@ -80,10 +80,11 @@ def _tri_versus_reference(ctx, cases, per_case=2, n_points=500):
 
 def _homography(ctx, sc, seed, what="find_homography"):
     out = ctx.candidate.find_homography(sc["src"], sc["dst"], THRESHOLD_PX, seed=seed)
-    assert isinstance(out, list) and len(out) == 2, f"{what} must return (H, mask)"
+    assert isinstance(out, (tuple, list)) and len(out) == 2, f"{what} must return (H, mask)"
     n = len(sc["src"])
+    # values only: the dtypes (float64 H, bool mask) are the public geometry_types' clause
     H = as_array(out[0], f"{what}: H", "f", (3, 3)).astype(np.float64)
-    mask = as_array(out[1], f"{what}: mask", "b", (n,))
+    mask = as_array(out[1], f"{what}: mask", "biuf", (n,)) != 0
     return H, mask
 
 
@@ -132,9 +133,10 @@ def _scene_text(s, conditioning):
 
 @check(points=2)
 def geometry_contract(ctx):
-    """triangulate gives float [N, 3] (also for N = 1); find_homography gives float H [3, 3]
-    with H[2, 2] == 1 and a bool mask [N] that is the set of points within the threshold
-    under the returned H; the same seed gives the same output; 4 exact points give an exact H."""
+    """triangulate works for N = 1; find_homography's mask is the set of points within the
+    threshold under the returned H (disagreeing on at most 1% of the points); the same seed
+    gives the same output; 4 exact points give an exact H. (The returned types and
+    H[2, 2] == 1 are the public geometry_types'.)"""
     rng = ctx.rng()
     s1, s2, s3, s4 = _seeds(rng, 4)
     sc = triangulation_scene(s1, n_points=30, noise_px=1.0)
@@ -144,7 +146,6 @@ def geometry_contract(ctx):
 
     hs = homography_scene(s2, n_points=200, outlier_ratio=0.4)
     H, mask = _homography(ctx, hs, seed=s3 % 1000)
-    assert abs(H[2, 2] - 1.0) <= 1e-9, f"H must be scaled so that H[2, 2] == 1, got {H[2, 2]!r}"
     err = np.linalg.norm(_project(H, hs["src"]) - hs["dst"], axis=1)
     disagree = mask != (err <= THRESHOLD_PX)
     if disagree.mean() > MASK_DISAGREE_MAX:
@@ -156,6 +157,17 @@ def geometry_contract(ctx):
     H2, mask2 = _homography(ctx, hs, seed=s3 % 1000, what="find_homography (same seed again)")
     if not (np.array_equal(H, H2) and np.array_equal(mask, mask2)):
         raise AssertionError("the same inputs and seed must give the same (H, mask)")
+    # ambiguous scenes (40 points, half outliers, 3 px noise): different samples end in
+    # different answers here, so only a seeded generator gives the same one twice
+    for k, seed in enumerate(_seeds(rng, 3)):
+        hard = homography_scene(seed, n_points=40, outlier_ratio=0.5, noise_px=3.0)
+        a = _homography(ctx, hard, seed=k, what="find_homography (ambiguous scene)")
+        b = _homography(ctx, hard, seed=k, what="find_homography (ambiguous scene, again)")
+        if not (np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])):
+            raise AssertionError(
+                "the same inputs and seed must give the same (H, mask): two calls on a scene "
+                "of 40 points with 50% outliers differ (draw every random number from "
+                "np.random.default_rng(seed))")
 
     clean = homography_scene(s4, n_points=4, outlier_ratio=0.0, noise_px=0.0)
     H4, m4 = _homography(ctx, clean, seed=0, what="find_homography on 4 exact points")
@@ -213,7 +225,7 @@ def geometry_triangulate_conditioned(ctx):
         "large_coords": dict(baseline=1.0, conditioning="poor")})
 
 
-@check(points=3, kind="accuracy")
+@check(points=2, kind="accuracy")
 def geometry_homography_recall(ctx):
     """Ordinary 640x480 scenes with 30% and 50% outliers: mean inlier recall >= 0.95 and
     precision >= 0.98 against the true inliers (threshold 3 px, 1 px noise)."""
@@ -256,9 +268,9 @@ def _make_homography(rng):
 
 
 def _similar_homography(got, want):
-    assert isinstance(got, list) and len(got) == 2, "find_homography must return (H, mask)"
+    assert isinstance(got, (tuple, list)) and len(got) == 2, "find_homography must return (H, mask)"
     as_array(got[0], "H", "f", (3, 3))
-    mask = as_array(got[1], "mask", "b", (len(want[1]),))
+    mask = as_array(got[1], "mask", "biuf", (len(want[1]),)) != 0  # dtype: geometry_types
     ref = np.asarray(want[1], dtype=bool)
     jaccard = (mask & ref).sum() / max((mask | ref).sum(), 1)
     assert jaccard >= 0.5, (f"its inlier mask overlaps the reference's by {jaccard:.2f} "

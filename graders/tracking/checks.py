@@ -1,6 +1,7 @@
-"""Hidden checks for tracking: the output contract and MOT metrics pooled over hidden
-sequences (motmetrics, IoU >= 0.5; see proctor.kit.trackmetrics), and the latency of
-``update`` beside the reference's.
+"""Hidden checks for tracking: MOT metrics pooled over hidden sequences (motmetrics, IoU
+>= 0.5; see proctor.kit.trackmetrics), and the latency of ``update`` beside the
+reference's. The output contract (id rules, input untouched) is judged by the public
+checks, once; here ids are scored by value (``_Scored``).
 
 Every sequence comes from ``proctor.scenes.tracking_sequence`` with a seed drawn from
 ``ctx.rng()`` (the hidden seed and the check id).  The candidate's tracker stays in its
@@ -36,18 +37,27 @@ def _seeds(rng, n):
     return [int(s) for s in rng.integers(0, 2**31, n)]
 
 
-def _valid_ids(value, n, what):
-    ids = as_array(value, what, "iu", (n,))
-    assert n == 0 or ids.min() >= 1, f"{what}: ids must be >= 1, got min {ids.min()}"
-    assert len(np.unique(ids)) == n, f"{what}: ids must be distinct within a frame"
-    return ids.astype(np.int64)
+class _Scored:
+    """Wraps a candidate tracker for scoring: integer ids as int64, an id below 1 replaced
+    by an unused large one. The id rules are judged once, by the public checks tracking_ids
+    and tracking_new_ids; the metrics score what the ids say about identity."""
+
+    def __init__(self, remote):
+        self.remote = remote
+
+    def update(self, detections):
+        ids = np.asarray(self.remote.update(detections))
+        if ids.dtype.kind in "iu":
+            ids = ids.astype(np.int64)
+            ids = np.where(ids >= 1, ids, 2**40 - ids)
+        return ids
 
 
 def _scores(ctx, seqs):
     """Pooled motmetrics summaries of fresh candidate trackers on ``seqs``, and of the
     true identities on the same detections (the ceiling)."""
     try:
-        cand = evaluate_tracker(ctx.candidate.Tracker, seqs)["overall"]
+        cand = evaluate_tracker(lambda: _Scored(ctx.candidate.Tracker()), seqs)["overall"]
     except TrackerOutputError as exc:
         raise AssertionError(f"output contract broken: {exc}") from None
     ideal = summarize(seqs, [ideal_ids(s) for s in seqs])["overall"]
@@ -62,29 +72,6 @@ def _measured(o, ideal, n_seq):
             "id_switches": o["num_switches"],
             "id_switches_per_sequence": round(o["num_switches"] / n_seq, 2),
             "sequences": n_seq, "gt_boxes": o["num_objects"]}
-
-
-@check(points=2)
-def tracking_contract(ctx):
-    """Integer ids of shape [K], >= 1 and distinct per frame on a hidden sequence; empty
-    frames (shape (0, 5)) anywhere give shape (0,); two fresh trackers fed the same frames
-    give the same ids (deterministic)."""
-    seq = tracking_sequence(_seeds(ctx.rng(), 1)[0], n_frames=50)
-    frames = list(seq["dets"])
-    empty = np.zeros((0, 5))
-    frames = [empty] + frames[:20] + [empty, empty] + frames[20:]
-
-    def run():
-        t = ctx.candidate.Tracker()
-        return [_valid_ids(t.update(d), len(d), f"frame {i} ({len(d)} detections)")
-                for i, d in enumerate(frames)]
-
-    first, second = run(), run()
-    for i, (a, b) in enumerate(zip(first, second, strict=True)):
-        if not np.array_equal(a, b):
-            raise AssertionError(
-                f"frame {i}: two fresh trackers fed the same frames gave different ids "
-                f"({a.tolist()} vs {b.tolist()}); the tracker must be deterministic")
 
 
 @check(points=2, kind="accuracy")
@@ -102,7 +89,7 @@ def tracking_mota(ctx):
         {"kind": "accuracy", "max": MOTA_GAP_MAX, "unit": "MOTA below the ceiling"})
 
 
-@check(points=4, kind="accuracy")
+@check(points=3, kind="accuracy")
 def tracking_idf1(ctx):
     """IDF1 pooled over hidden 100-frame sequences is within 0.07 of the ceiling: each
     object keeps one id over its life (through missed detections and crossings)."""
@@ -117,7 +104,7 @@ def tracking_idf1(ctx):
         {"kind": "accuracy", "max": IDF1_GAP_MAX, "unit": "IDF1 below the ceiling"})
 
 
-@check(points=3, kind="accuracy")
+@check(points=2, kind="accuracy")
 def tracking_idsw(ctx):
     """At most 2.5 identity switches per sequence on average over hidden sequences (each has
     several crossings of same-size objects)."""
@@ -167,7 +154,8 @@ class _FrameStream:
 
 
 def _same_contract(got, want):
-    _valid_ids(got, len(np.asarray(want)), "timed update output")
+    """A timed output is an integer id per row (its id rules are the public checks')."""
+    as_array(got, "timed update output", "iu", (len(np.asarray(want)),))
 
 
 @check(points=3, kind="latency", budget="tracking_latency")

@@ -147,6 +147,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(f"\nstability over {args.repeat} repeats: {len(pairs) - len(flips)}/{len(pairs)} "
               "(solution, check) pairs kept one verdict; budget margins are listed under "
               "each exercise above")
+    ledger_problems = _ledgers(lib, ids, args.strict)
     gaps = verdict_table.uncovered(verdicts)
     for ex_id, cid in gaps:
         print(f"UNCOVERED {ex_id} {cid}: no rejected solution fails it, so nothing shows it "
@@ -155,7 +156,24 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if gaps:
         print(f"{len(gaps)} check(s) failed by no rejected solution"
               + ("" if args.strict else " (a warning; --strict makes it an error)"))
-    return 1 if bad or flips or (args.strict and gaps) else 0
+    return 1 if bad or flips or (args.strict and (gaps or ledger_problems)) else 0
+
+
+def _ledgers(lib: Library, ids: list[str], strict: bool) -> int:
+    """Print each exercise's contract ledger (clause, owning check, points, rejected) and
+    what it fails to prove; return the number of problems."""
+    from proctor.calibrate import contract
+
+    count = 0
+    for ex_id in ids:
+        clauses, problems, points = contract.review(lib.get(ex_id))
+        print(f"\ncontract {ex_id}: {len(clauses)} clause(s)")
+        print("\n".join(contract.table(clauses, points)))
+        for p in problems:
+            print(f"CONTRACT {ex_id}: {p}" + ("" if strict else " (a warning; --strict "
+                                                                "makes it an error)"))
+        count += len(problems)
+    return count
 
 
 def cmd_new(args: argparse.Namespace) -> int:
@@ -237,7 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--repeat", type=int, default=1, help="repeat each grading to test stability")
     s.add_argument("--unsafe-no-sandbox", action="store_true", help="run without the sandbox")
     s.add_argument("--strict", action="store_true",
-                   help="also fail when a check is failed by no rejected solution")
+                   help="also fail when a check is failed by no rejected solution, or when "
+                   "the contract ledger (reference_solutions/<id>/contract.toml) leaves a "
+                   "clause without an existing owning check or a rejected solution failing it")
     s.set_defaults(fn=cmd_calibrate)
 
     s = sub.add_parser("notebooks", help="regenerate notebooks/ from exercises/")

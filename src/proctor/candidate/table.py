@@ -35,19 +35,29 @@ def _clip(text: str, width: int) -> str:
 
 
 def format_table(exercise_id: str, results: list[CheckResult], notes: list[str] = ()) -> str:
+    """One line per check (its message's first line, clipped to the table's width), then
+    the whole message of every check that did not pass, never cut: the candidate must be
+    able to read why a public check failed."""
     rows = [("check", "status", "points", "message")]
+    details: list[str] = []
     for r in results:
-        first = (r.message.strip().splitlines() or [""])[0]
+        text = r.message.strip()
+        first = (text.splitlines() or [""])[0]
         extra = measured_vs_budget(r.measured, r.budget)
         msg = f"{first} [{extra}]" if first and extra else (first or extra)
-        rows.append((r.id, r.status.upper(), f"{r.points:g}/{r.max_points:g}",
-                     _clip(msg, MESSAGE_WIDTH)))
+        row = _clip(msg, MESSAGE_WIDTH)
+        rows.append((r.id, r.status.upper(), f"{r.points:g}/{r.max_points:g}", row))
+        if r.status != "pass" and text and (row != msg or "\n" in text):
+            details.append(f"  {r.id} ({r.status}):")
+            details += [f"    {line}".rstrip() for line in text.splitlines()]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = [f"public checks for {exercise_id} (hidden checks run only when graded)"]
     lines += [f"  note: {n}" for n in notes]
     for row in rows:
         lines.append(("  ".join(c.ljust(w) for c, w in zip(row[:3], widths, strict=True)) + "  "
                       + row[3]).rstrip())
+    if details:
+        lines += ["", "why (the whole message of each check that did not pass):", *details]
     passed = sum(r.status == "pass" for r in results)
     if not results:
         lines.append("(this exercise has no public checks)")

@@ -222,7 +222,7 @@ def detection(n: int, seed: int, size: int = 96) -> tuple[np.ndarray, list[dict[
     int64 ``[K]`` in ``{0, 1, 2}`` indexing :data:`DETECTION_CLASS_NAMES`.
 
     Each image holds 1-6 objects (circle / square / triangle) with box sides
-    of about 8-40 px, any rotation, pairwise box IoU <= 0.3 and at most half
+    from 5 to 40 px, any rotation, pairwise box IoU <= 0.3 and at most half
     of either box inside the other (overlap happens, heavy occlusion does
     not), over a gradient background with line/blob clutter and Gaussian
     noise.  Objects lie fully inside the image.

@@ -97,9 +97,9 @@ def tracking_sequence(
     ``1 - miss_rate``; where two objects overlap (IoU > 0.3), the one behind (the
     smaller bottom edge y2) is additionally missed with probability
     ``occlusion_miss``. Each detected box gets Gaussian corner noise with standard
-    deviation ``box_noise`` x box width/height, and a score ~ N(0.75, 0.15)
-    clipped to [0.2, 1]. False positives: Poisson(``fp_rate`` x visible objects)
-    random boxes per frame with score ~ U(0.1, 0.7). Rows are shuffled.
+    deviation ``box_noise`` x box width/height, and a score in (0, 1]. False
+    positives: about ``fp_rate`` x visible objects random boxes per frame, scoring
+    lower on average than real detections (the ranges overlap). Rows are shuffled.
 
     Returns a dict with per-frame lists (length ``n_frames``):
 

@@ -31,6 +31,7 @@ FILES = {
     "rejected_python_loop.py.j2": "reference_solutions/{id}/rejected/python_loop/solution.py",
     "rejected_starts_at_zero.py.j2":
         "reference_solutions/{id}/rejected/starts_at_zero/solution.py",
+    "contract.toml.j2": "reference_solutions/{id}/contract.toml",
 }
 EXPECT = {
     "python_loop": ('fail = ["running_max_latency"]\n'

@@ -23,6 +23,8 @@ def _wrap(client: Channel, value: Any, timeout: float) -> Any:
         return {k: _wrap(client, v, timeout) for k, v in value.items()}
     if isinstance(value, list):
         return [_wrap(client, v, timeout) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_wrap(client, v, timeout) for v in value)
     return value
 
 
@@ -37,6 +39,19 @@ class RemoteFunction:
                "args": list(args), "kwargs": kwargs}
         reply = self._client.request(msg, self._timeout, where=self._label)
         return _wrap(self._client, reply, self._timeout)
+
+    def returning_args(self, *args: Any, **kwargs: Any) -> tuple[Any, list]:
+        """Call, and also get back the positional arguments as the call left them: the
+        candidate gets copies, so this is how a check sees whether it wrote into its
+        inputs ("do not modify the array")."""
+        msg = {"op": "call", "target": self._target, "method": self._method,
+               "args": list(args), "kwargs": kwargs, "echo_args": True}
+        reply = self._client.request(msg, self._timeout, where=self._label)
+        if not (isinstance(reply, list) and len(reply) == 2 and isinstance(reply[1], list)
+                and len(reply[1]) == len(args)):
+            raise codec.CodecError(f"{self._label}: malformed reply to a call returning its "
+                                   "arguments")
+        return _wrap(self._client, reply[0], self._timeout), reply[1]
 
     def __repr__(self) -> str:
         return f"<remote {self._label}>"

@@ -92,8 +92,11 @@ class Worker:
             return value
         if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
             return value.detach().cpu().numpy()
-        if isinstance(value, (list, tuple)):
-            return [self.plain(v, depth + 1) for v in value]
+        if isinstance(value, tuple):  # a tuple stays a tuple: checks may tell them apart
+            return tuple(self.plain(v, depth + 1) for v in value)
+        if isinstance(value, list):
+            # a list of numpy scalars of one dtype crosses as one block of bytes
+            return codec.ScalarList.of(value) or [self.plain(v, depth + 1) for v in value]
         if isinstance(value, dict):
             return {str(k): self.plain(v, depth + 1) for k, v in value.items()}
         handle = len(self.handles) + 1
@@ -135,7 +138,10 @@ class Worker:
             results = [self.call({**msg, "args": a, "kwargs": k}) for a, k in calls]
             codec.write_frame(out, {"ok": [self.plain(r) for r in results]})
         elif op == "call":
-            codec.write_frame(out, {"ok": self.plain(self.call(msg))})
+            result = self.plain(self.call(msg))
+            if msg.get("echo_args"):  # and the arguments as the call left them
+                result = [result, [self.plain(a) for a in msg.get("args", [])]]
+            codec.write_frame(out, {"ok": result})
         else:
             codec.write_frame(out, {"raised": {"type": "ProtocolError", "mro": [],
                                                "message": f"unknown op {op!r}", "traceback": ""}})

@@ -33,7 +33,7 @@ from proctor import baseline
 from proctor.datasets import classification
 
 SHARED = Path.cwd() / "exercises" / "_shared"
-KEEP = 0.5
+WIDTHS = (8, 16, 32, 32, 64)  # half of each block's filters
 CONV_BLOCKS = (0, 2, 4, 5, 7)  # indexes in model.features
 N_TRAIN = int(os.environ.get("PRUNE_N_TRAIN", 20000))
 EPOCHS = int(os.environ.get("PRUNE_EPOCHS", 3))
@@ -50,9 +50,9 @@ def l1_keep(conv: nn.Conv2d, k: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def prune(model: nn.Module, keep: float) -> nn.Module:
-    """A ``build_model(widths=...)`` with ``keep`` of each block's filters, weights copied."""
-    widths = [max(1, round(w * keep)) for w in model.widths]
+def prune(model: nn.Module, widths: tuple[int, ...]) -> nn.Module:
+    """A ``build_model(widths=widths)`` keeping each block's filters of largest L1 norm,
+    weights copied."""
     small = baseline.build_model(widths=widths)
     prev = torch.arange(3)
     for i, w in zip(CONV_BLOCKS, widths, strict=True):
@@ -119,7 +119,7 @@ def main(out: Path) -> None:
     _tune_malloc()
     torch.manual_seed(SEED)
     torch.set_num_threads(min(2, os.cpu_count() or 1))
-    student = prune(baseline.load_baseline(SHARED / "baseline_cnn.pt"), KEEP)
+    student = prune(baseline.load_baseline(SHARED / "baseline_cnn.pt"), WIDTHS)
     fine_tune(student)
     export(student, out / "model.onnx")
 
