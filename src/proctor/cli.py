@@ -59,6 +59,9 @@ def cmd_notebooks(args: argparse.Namespace) -> int:
 def cmd_bundle(args: argparse.Namespace) -> int:
     from proctor.library import bundle
 
+    bad = _unknown_exercises(_library(args), args.exercise, "bundle --exercise")
+    if bad:
+        return _usage_error(bad)
     files = bundle.build(_library(args), Path(args.out), args.exercise)
     print(f"wrote {len(files)} files to {args.out}")
     return 0
@@ -80,10 +83,33 @@ def _library_for_check(args: argparse.Namespace) -> Library:
     return Library.find(None)
 
 
+def _usage_error(message: str) -> int:
+    """A mistake on the command line: said before anything runs, exit status 2."""
+    print(f"proctor: {message}", file=sys.stderr)
+    return 2
+
+
+def _unknown_exercises(lib: Library, ids: list[str] | None, flag: str) -> str | None:
+    """The message naming an unknown exercise id and the valid ones, or None."""
+    known = lib.ids()
+    bad = [i for i in ids or [] if i not in known]
+    if not bad:
+        return None
+    return (f"{flag}: unknown exercise {', '.join(repr(b) for b in bad)}; "
+            f"valid: {', '.join(known)}")
+
+
 def cmd_grade(args: argparse.Namespace) -> int:
     from proctor.grading.many import grade_many
 
     lib = _library(args)
+    absent = [s for s in args.submission if not Path(s).exists()]
+    if absent:
+        return _usage_error(f"grade: SUBMISSION {', '.join(repr(a) for a in absent)}: no such "
+                            "file or directory (nothing was graded)")
+    bad = _unknown_exercises(lib, args.exercise, "grade --exercise")
+    if bad:
+        return _usage_error(bad + " (nothing was graded)")
     unsafe = args.unsafe_no_sandbox
     iso = sandbox.isolation()
     if not iso.get("available") and not unsafe:
@@ -100,6 +126,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from proctor.calibrate import table as verdict_table
 
     lib = _library(args)
+    bad = _unknown_exercises(lib, args.ids, "calibrate ID")
+    if bad:
+        return _usage_error(bad)
     ids = args.ids or lib.ids()
     iso = sandbox.isolation()
     unsafe = args.unsafe_no_sandbox or not iso.get("available")
@@ -130,6 +159,23 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(f"{len(gaps)} check(s) failed by no rejected solution"
               + ("" if args.strict else " (a warning; --strict makes it an error)"))
     return 1 if bad or flips or (args.strict and gaps) else 0
+
+
+def cmd_gradebook(args: argparse.Namespace) -> int:
+    """Rebuild (or merge) gradebooks from report.json files: no regrading."""
+    from proctor.report.gradebook import read_reports, write_gradebook
+
+    try:
+        graded = read_reports([Path(d) for d in args.dirs])
+    except ValueError as exc:
+        return _usage_error(f"gradebook: {exc}")
+    try:
+        library = _library(args)
+    except SpecError:
+        library = None  # tracks from the reports; starter code not excluded (page says so)
+    write_gradebook(graded, Path(args.out), library)
+    print(f"gradebook of {len(graded)} report(s): {Path(args.out) / 'index.html'}")
+    return 0
 
 
 def cmd_new(args: argparse.Namespace) -> int:
@@ -187,6 +233,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--unsafe-no-sandbox", action="store_true",
                    help="grade even when no sandbox is available (the report says so)")
     s.set_defaults(fn=cmd_grade)
+
+    s = sub.add_parser("gradebook", help="rebuild or merge gradebooks from report.json files "
+                       "(no regrading)")
+    s.add_argument("dirs", nargs="+", metavar="DIR",
+                   help="a grading output folder (DIR/<name>/report.json), or one report's")
+    s.add_argument("--out", required=True, help="gradebook folder to write")
+    s.set_defaults(fn=cmd_gradebook)
 
     s = sub.add_parser("calibrate", help="grade reference solutions, assert expected verdicts")
     s.add_argument("ids", nargs="*", help="exercise ids (default: all)")

@@ -3,7 +3,6 @@ that compares them (``summary.json``, ``summary.csv``, ``index.html``)."""
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 import traceback
@@ -15,6 +14,7 @@ from proctor.library.spec import Library
 from proctor.report.gradebook import write_gradebook
 from proctor.report.html import write_html
 from proctor.report.model import ExerciseResult, Report
+from proctor.review.sources import annotate
 from proctor.submission.intake import IntakeError
 
 
@@ -43,10 +43,14 @@ def grade_one(path: Path, library: Library, out: Path, ids: list[str] | None,
                              f"{type(exc).__name__}: {exc}")
         report.environment["harness_error"] = True
     report.environment["grading_seconds"] = round(time.monotonic() - t0, 2)
+    annotate(report, library, path)  # tracks, skills and the candidate's code
+    if report.exercises and all(e.status == "missing" for e in report.exercises):
+        report.problems.insert(0, "nothing to grade: no exercise's notebook or artifacts "
+                                  "were found in this submission")
     dest = out / name
     dest.mkdir(parents=True, exist_ok=True)
     report.write_json(dest / "report.json")
-    write_html(report, dest / "report.html")
+    write_html(report, dest / "report.html", gradebook="../index.html")
     return report
 
 
@@ -70,14 +74,8 @@ def grade_many(paths: list[Path], library: Library, out: Path, ids: list[str] | 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         reports = list(pool.map(lambda pn: grade_one(pn[0], library, out, ids, unsafe, pn[1]),
                                 zip(paths, names, strict=True)))
-    summary = []
     for name, r in zip(names, reports, strict=True):
-        line = {"name": name, "score": r.score, "max_score": r.max_score,
-                "report": str(out / name / "report.html"),
-                "exercises": {e.id: [e.status, e.score, e.max_score] for e in r.exercises}}
-        summary.append(line)
         print(f"{name}: {r.score:g} / {r.max_score:g}  ->  {out / name / 'report.html'}")
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    write_gradebook(list(zip(names, reports, strict=True)), out)
+    write_gradebook(list(zip(names, reports, strict=True)), out, library)
     print(f"gradebook: {out / 'index.html'}")
     return 1 if any(r.environment.get("harness_error") for r in reports) else 0
