@@ -131,6 +131,7 @@ def book_view(graded: list[tuple[str, Report]], pairs: list[Any], items: list[An
     return {
         "groups": groups, "rows": rows(graded, groups, flagged),
         "n_exercises": sum(len(g["exercises"]) for g in groups),
+        "max_total": number(max((r.max_score for _, r in graded), default=0)),
         "distributions": [distribution(graded, c) for g in groups for c in g["exercises"]],
         "pairs": [pair_view(i, p) for i, p in enumerate(pairs, 1)],
         "threshold": round(100 * threshold),
@@ -148,7 +149,9 @@ def pair_view(i: int, p: Any) -> dict[str, Any]:
 
 def item_view(x: Any) -> dict[str, Any]:
     return {"exercise": x.exercise, "title": x.title, "n": x.n, "note": x.note,
-            "warned": sum(bool(i.warnings) for i in x.items),
+            "everyone": sum(i.difficulty >= 1 - 1e-9 for i in x.items),
+            "alarming": sum(any(not w.startswith("everyone") for w in i.warnings)
+                            for i in x.items),
             "checks": [{"check": i.check, "kind": i.kind, "points": number(i.max_points),
                        "difficulty": f"{round(100 * i.difficulty)} %",
                        "discrimination": "—" if i.discrimination is None

@@ -37,9 +37,10 @@ def write_gradebook(graded: list[tuple[str, Report]], out: Path,
     for _, r in graded:
         review.annotate(r, library)
     codes: dict[str, dict[str, str]] = {}
+    skipped = _artifact_exercises(library)
     for name, r in graded:
         for e in r.exercises:
-            if e.source:
+            if e.source and e.id not in skipped:
                 codes.setdefault(e.id, {})[name] = e.source
     given = {ex_id: review.sources.library_given_code(library, ex_id) for ex_id in codes}
     try:
@@ -48,7 +49,8 @@ def write_gradebook(graded: list[tuple[str, Report]], out: Path,
         pairs, unavailable = [], f"similarity review unavailable ({exc})"
     items = review.analyse(graded)
     view = book_view(graded, pairs, items, review.similarity.FLAG_SHARE)
-    view.update(note=review.NOTE, given_known=library is not None, unavailable=unavailable)
+    view.update(note=review.NOTE, given_known=library is not None, unavailable=unavailable,
+                skipped=sorted(skipped & {e.id for _, r in graded for e in r.exercises}))
     env = templates("proctor.report")
     (out / "index.html").write_text(env.get_template("gradebook.html.j2").render(b=view))
     sources = {(name, e.id): e.source for name, r in graded for e in r.exercises}
@@ -133,6 +135,22 @@ def _write_summaries(graded: list[tuple[str, Report]], out: Path,
                 e = cells.get(ex)
                 per_ex += [e.score, e.status] if e else ["", "absent"]
             w.writerow([_cell(row["name"]), r.score, r.max_score, *per_ex])
+
+
+def _artifact_exercises(library: Any) -> set[str]:
+    """Exercises graded by their file, not their code: their notebooks hold short build
+    scripts (load, export or quantize, save) that independent candidates write alike,
+    so similarity there is not evidence; they are left out of the comparison."""
+    if library is None:
+        return set()
+    out = set()
+    for ex_id in library.ids():
+        try:
+            if library.get(ex_id).spec.kind == "artifact":
+                out.add(ex_id)
+        except ValueError:  # SpecError: a broken spec is the library's problem, not ours
+            continue
+    return out
 
 
 def _find_library() -> Any:
