@@ -10,14 +10,9 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from proctor.library.spec import Library
 from proctor.report import CheckResult, ExerciseResult, Report, points_for
-from proctor.report.gradebook import write_gradebook
 from proctor.review.sources import candidate_code
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,7 +20,7 @@ ONE_LINE = 180
 
 
 def anchor(exercise_id: str, check_id: str | None = None) -> str:
-    """Fragment ids: ``box_ops`` for an exercise, ``box_ops--nms_ties`` for a check
+    """Fragment ids: ``<exercise>`` for an exercise, ``<exercise>--<check>`` for a check
     (ids are ``[a-z0-9_]``, so these are valid and unique)."""
     return exercise_id if check_id is None else f"{exercise_id}--{check_id}"
 
