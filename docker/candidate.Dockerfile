@@ -30,9 +30,16 @@ COPY src /tmp/proctor-src/src
 RUN pip install --no-cache-dir "/tmp/proctor-src[ml]" "jupyterlab==${JUPYTERLAB_VERSION}" \
     && rm -rf /tmp/proctor-src
 
+# No "get notified about official Jupyter news?" pop-up and no update checks: the
+# candidate has an exercise to do, and the container has no reason to call out.
+COPY docker/jupyter-overrides.json /usr/local/share/jupyter/lab/settings/overrides.json
+
 # The pristine bundle (read-only, owned by root); the entrypoint copies it into the work
-# volume on first start and never overwrites the candidate's files afterwards.
+# volume on first start and never overwrites the candidate's files afterwards. Its
+# notebooks get this image's Python version in their kernel metadata, so that JupyterLab
+# does not open them as modified.
 COPY out/bundle /opt/proctor/bundle
+RUN python -c "import glob; from proctor.library.notebooks import stamp_kernel; stamp_kernel(glob.glob('/opt/proctor/bundle/notebooks/*.ipynb'))"
 COPY docker/candidate-entrypoint.sh /usr/local/bin/proctor-candidate
 RUN chmod 0755 /usr/local/bin/proctor-candidate \
     && groupadd --gid "${CANDIDATE_UID}" candidate \

@@ -41,6 +41,9 @@ API = {
     "submission": {"open_submission", "Submission", "IntakeError", "cells_from_file",
                    "code_cells", "read_notebook", "NotebookError"},
     "candidate": {"check", "is_grading", "artifact_dir", "bundle_dir"},
+    "review": {"analyse", "Item", "ExerciseItems", "MIN_SUBMISSIONS", "similar_pairs",
+               "compare", "flagged", "segments", "Pair", "NOTE", "annotate",
+               "candidate_code", "given_code"},
 }
 
 #: Old flat import paths that notebooks, exercises and graders use: kept as aliases.

@@ -21,8 +21,6 @@ from proctor.report import CheckResult
 REPO = Path(__file__).resolve().parents[1]
 LIB = Library(REPO)
 CODE = [ex for ex in LIB.all() if ex.spec.kind == "code"]
-# code exercises whose starter is stubs (train_debug's is complete code to debug)
-STUBBED = [ex for ex in CODE if "NotImplementedError" in ex.starter]
 
 TOY_SEED = "8675309"
 
@@ -162,7 +160,7 @@ def _ns(*cells: str) -> dict:
 
 # -- the real library ------------------------------------------------------------------
 
-@pytest.mark.parametrize("ex", STUBBED, ids=[e.id for e in STUBBED])
+@pytest.mark.parametrize("ex", CODE, ids=[e.id for e in CODE])
 def test_starter_reports_not_implemented(ex, tmp_path):
     out = tmp_path / "bundle"
     bundle.build(LIB, out, [ex.id])
@@ -271,20 +269,49 @@ def test_stub_detection():
     assert stubs_in_source(["def a(:\n"], ["a"]) == []
 
 
-def test_table_shows_measured_vs_budget_and_never_cuts_a_failure():
+def test_table_shows_measured_vs_budget_and_never_cuts_a_message():
+    long = "first line " + "x" * 500 + "\nsecond line\nthird"
     rs = [CheckResult("size_ok", "size", "pass", 1, 1, False, "",
                       {"bytes": 1234, "ratio": 0.123456}, {"max": 2000, "unit": "bytes"}),
-          CheckResult("long", "correctness", "fail", 0, 2, False,
-                      "first line " + "x" * 500 + "\nsecond line\nthird")]
+          CheckResult("long", "correctness", "fail", 0, 2, False, long)]
     table = format_table("ex", rs)
     assert "measured bytes=1234, ratio=0.123 vs budget max 2000 bytes" in table
-    row = next(line for line in table.splitlines() if line.startswith("long "))
-    assert "second line" not in row and row.endswith("…")  # the row stays one line
-    # but a failure's whole message is printed below the table, never cut
-    assert "first line " + "x" * 500 in table
-    assert "    second line\n    third" in table
-    assert "1/2 public checks pass" in table
-    assert format_table("ex", []).endswith("(this exercise has no public checks)")
+    assert "first line " + "x" * 500 in table and "…" not in table
+    assert "long (fail), in full:\n    first line" in table and "    third" in table
+    assert table.index("1/2 public checks pass") < table.index("in full:")
+    assert "(this exercise has no public checks)" in format_table("ex", [])
+
+
+def test_the_table_ends_with_the_next_step():
+    ok = [CheckResult("a", "correctness", "pass", 1, 1, False)]
+    bad = [CheckResult("a", "correctness", "fail", 0, 1, False, "nope")]
+    table = format_table("ex", ok)
+    done = " ".join(table[table.index("\nnext: ") + 1:].split())
+    assert done.startswith("next: save the notebook") and "proctor submit" in done
+    assert "hidden checks also judge" in done and "budgets" in done
+    assert "\nnext: fix what failed" in format_table("ex", bad)
+    assert "export cell" in format_table("ex", ok, kind="artifact")
+
+
+def test_check_names_the_line_of_the_cell_that_raised(toy):
+    """An exception in the candidate's code reads with the cell and line it came from."""
+    lib, out = toy
+    ns: dict = {}
+    cell = "def double(x):\n    total = x\n    return total + x['missing']\n"
+    exec(compile(cell, "/tmp/ipykernel_42/123456.py", "exec"), ns)
+    import linecache
+
+    linecache.cache["/tmp/ipykernel_42/123456.py"] = (len(cell), None,
+                                                      cell.splitlines(True),
+                                                      "/tmp/ipykernel_42/123456.py")
+    results = local_check.run_public("toy_code", ns, out)
+    raised = [r for r in results if "raised at" in r.message]
+    assert raised, [r.message for r in results]
+    assert "line 3 (in double): return total + x['missing']" in raised[0].message
+    assert local_check.candidate_line(
+        'Traceback (most recent call last):\n  File "/x/site-packages/numpy/core.py", line 9, '
+        'in f\n    g()\n  File "<cell 3>", line 7, in nms\n  File "/usr/lib/python3.11/'
+        'x.py", line 1, in h\n') == "code cell 3, line 7 (in nms)"
 
 
 # -- artifact exercises, hidden material -----------------------------------------------

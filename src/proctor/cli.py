@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from proctor import sandbox
+from proctor.cli_args import _shard, _unknown_exercises, _usage_error
 from proctor.library.spec import TRACKS, Library, SpecError
 
 
@@ -59,6 +60,9 @@ def cmd_notebooks(args: argparse.Namespace) -> int:
 def cmd_bundle(args: argparse.Namespace) -> int:
     from proctor.library import bundle
 
+    bad = _unknown_exercises(_library(args), args.exercise, "bundle --exercise")
+    if bad:
+        return _usage_error(bad)
     files = bundle.build(_library(args), Path(args.out), args.exercise)
     print(f"wrote {len(files)} files to {args.out}")
     return 0
@@ -84,6 +88,13 @@ def cmd_grade(args: argparse.Namespace) -> int:
     from proctor.grading.many import grade_many
 
     lib = _library(args)
+    absent = [s for s in args.submission if not Path(s).exists()]
+    if absent:
+        return _usage_error(f"grade: SUBMISSION {', '.join(repr(a) for a in absent)}: no such "
+                            "file or directory (nothing was graded)")
+    bad = _unknown_exercises(lib, args.exercise, "grade --exercise")
+    if bad:
+        return _usage_error(bad + " (nothing was graded)")
     unsafe = args.unsafe_no_sandbox
     iso = sandbox.isolation()
     if not iso.get("available") and not unsafe:
@@ -95,17 +106,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
                       args.exercise, unsafe, args.jobs, args.shard)
 
 
-def _shard(text: str) -> tuple[int, int]:
-    from proctor.grading.many import parse_shard
-
-    try:
-        return parse_shard(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def cmd_gradebook(args: argparse.Namespace) -> int:
-    from proctor.report.gradebook import MergeError, merge
+    from proctor.report.merge import MergeError, merge
 
     out = Path(args.out)
     try:
@@ -126,6 +128,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from proctor.calibrate import table as verdict_table
 
     lib = _library(args)
+    bad = _unknown_exercises(lib, args.ids, "calibrate ID")
+    if bad:
+        return _usage_error(bad)
     ids = args.ids or lib.ids()
     iso = sandbox.isolation()
     unsafe = args.unsafe_no_sandbox or not iso.get("available")
@@ -147,7 +152,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(f"\nstability over {args.repeat} repeats: {len(pairs) - len(flips)}/{len(pairs)} "
               "(solution, check) pairs kept one verdict; budget margins are listed under "
               "each exercise above")
-    ledger_problems = _ledgers(lib, ids, args.strict)
+    from proctor.calibrate.contract import print_ledgers
+
+    ledger_problems = print_ledgers(lib, ids, args.strict)
     gaps = verdict_table.uncovered(verdicts)
     for ex_id, cid in gaps:
         print(f"UNCOVERED {ex_id} {cid}: no rejected solution fails it, so nothing shows it "
@@ -157,23 +164,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(f"{len(gaps)} check(s) failed by no rejected solution"
               + ("" if args.strict else " (a warning; --strict makes it an error)"))
     return 1 if bad or flips or (args.strict and (gaps or ledger_problems)) else 0
-
-
-def _ledgers(lib: Library, ids: list[str], strict: bool) -> int:
-    """Print each exercise's contract ledger (clause, owning check, points, rejected) and
-    what it fails to prove; return the number of problems."""
-    from proctor.calibrate import contract
-
-    count = 0
-    for ex_id in ids:
-        clauses, problems, points = contract.review(lib.get(ex_id))
-        print(f"\ncontract {ex_id}: {len(clauses)} clause(s)")
-        print("\n".join(contract.table(clauses, points)))
-        for p in problems:
-            print(f"CONTRACT {ex_id}: {p}" + ("" if strict else " (a warning; --strict "
-                                                                "makes it an error)"))
-        count += len(problems)
-    return count
 
 
 def cmd_new(args: argparse.Namespace) -> int:

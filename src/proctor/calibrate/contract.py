@@ -25,7 +25,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from proctor.library.spec import ExerciseDir, SpecError
+from proctor.library.spec import ExerciseDir, Library, SpecError
 
 LEDGER = "contract.toml"
 _ID = re.compile(r"[a-z][a-z0-9_]*")
@@ -147,3 +147,18 @@ def review(ex: ExerciseDir) -> tuple[list[Clause], list[str], dict[str, float]]:
     except SpecError as exc:
         return [], [str(exc)], points
     return clauses or [], audit(ex, clauses, list(points), fails), points
+
+
+def print_ledgers(lib: Library, ids: list[str], strict: bool) -> int:
+    """Print each exercise's contract ledger (clause, owning check, points, rejected) and
+    what it fails to prove; return the number of problems."""
+    count = 0
+    for ex_id in ids:
+        clauses, problems, points = review(lib.get(ex_id))
+        print(f"\ncontract {ex_id}: {len(clauses)} clause(s)")
+        print("\n".join(table(clauses, points)))
+        for p in problems:
+            print(f"CONTRACT {ex_id}: {p}" + ("" if strict else " (a warning; --strict "
+                                                                "makes it an error)"))
+        count += len(problems)
+    return count

@@ -69,7 +69,7 @@ def check_notebook(nb: Path, library: Library) -> bool:
         notes = ([] if not missing_artifacts(ex, art)
                  else ["run the notebook's export cell to save your artifact"])
         checks = run_public(ex_id, {}, root)
-        print(format_table(ex_id, checks, notes))
+        print(format_table(ex_id, checks, notes, kind="artifact"))
         print()
         return all(c.status == "pass" for c in checks)
     source = safe_source(ex, nb, art if art.is_dir() else None)
@@ -91,7 +91,7 @@ def check_notebook(nb: Path, library: Library) -> bool:
             notes.append(f"{NOT_IMPLEMENTED}: {', '.join(stubs)} (replace the "
                          "`raise NotImplementedError` in the starter cell)")
     for ce in result.cell_errors:
-        first = (ce["message"].splitlines() or [""])[0][:160]
+        first = (ce["message"].splitlines() or [""])[0]
         notes.append(f"code cell {ce['cell']} raised {ce['type']}: {first}")
     if result.message:
         notes.append(result.message)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,8 +28,10 @@ from proctor.checks.context import Context
 from proctor.checks.registry import load_checks, run_check
 from proctor.grading.exercise import PUBLIC_SEED, check_result, runner_source
 from proctor.library.spec import ExerciseDir, Library
+from proctor.paths import PACKAGE_DIR
 from proctor.report.model import CheckResult
 from proctor.verdicts import Outcome
+from proctor.worker.client import CandidateError
 from proctor.worker.local import LocalClient
 from proctor.worker.proxy import Proxy
 
@@ -81,7 +84,7 @@ def run_public(exercise_id: str, namespace: dict[str, Any], root: Path) -> list[
                 first = (str(exc).splitlines() or [""])[0]
                 return _all(defs, "error", f"loading your artifact failed: "
                                            f"{type(exc).__name__}: {first}")
-        proxy = Proxy(LocalClient(namespace))
+        proxy = Proxy(_LocatingClient(namespace))
         results = []
         for d in defs:
             t0 = time.monotonic()
@@ -95,6 +98,61 @@ def run_public(exercise_id: str, namespace: dict[str, Any], root: Path) -> list[
 def check_namespace(exercise_id: str, namespace: dict[str, Any], root: Path) -> list[CheckResult]:
     """Run the public checks and print the table (what ``check()`` shows)."""
     results = run_public(exercise_id, namespace, root)
-    notes = notes_for(Library.find(Path(root).resolve()).get(exercise_id), namespace)
-    print(format_table(exercise_id, results, notes))
+    ex = Library.find(Path(root).resolve()).get(exercise_id)
+    print(format_table(exercise_id, results, notes_for(ex, namespace), kind=ex.spec.kind))
     return results
+
+
+_FRAME = re.compile(r'^  File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<fn>.+)$')
+
+
+def candidate_line(traceback_text: str) -> str:
+    """Where in the candidate's own cells an exception came from: the innermost frame of
+    their code (not numpy's, not proctor's), as "cell In[3], line 12 (in nms): <code>".
+    IPython names a cell's file after its execution count; grading names it <cell N>."""
+    found = ""
+    lines = traceback_text.splitlines()
+    for i, text in enumerate(lines):
+        m = _FRAME.match(text)
+        if not m or not _is_candidate_file(m["file"]):
+            continue
+        code = lines[i + 1].strip() if i + 1 < len(lines) and lines[i + 1].startswith(
+            "    ") and not _FRAME.match(lines[i + 1]) else ""
+        found = f"{_cell_name(m['file'])}, line {m['line']} (in {m['fn']})" + \
+            (f": {code}" if code else "")
+    return found
+
+
+def _is_candidate_file(name: str) -> bool:
+    if name.startswith("<cell") or name.startswith("<ipython-input"):
+        return True
+    if name.startswith("<") or "site-packages" in name or "/lib/python" in name:
+        return False
+    return "ipykernel_" in name or not str(Path(name).resolve()).startswith(str(PACKAGE_DIR))
+
+
+def _cell_name(filename: str) -> str:
+    try:  # the kernel knows which execution count a cell's file belongs to
+        from IPython import get_ipython
+
+        count = get_ipython().compile._filename_map.get(filename)  # type: ignore[union-attr]
+        if isinstance(count, int):
+            return f"cell In[{count}]"
+    except Exception:
+        pass
+    if filename.startswith("<cell "):
+        return f"code cell {filename[6:-1]}"
+    return "your code" if "ipykernel_" in filename else filename
+
+
+class _LocatingClient(LocalClient):
+    """A LocalClient whose candidate exceptions say which line of which cell raised."""
+
+    def request(self, msg: dict, timeout: float, where: str = "") -> Any:
+        try:
+            return super().request(msg, timeout, where)
+        except CandidateError as exc:
+            at = candidate_line(exc.traceback)
+            if at:
+                exc.text = f"{exc.text}\n  raised at {at}"
+            raise

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from proctor.report.model import CheckResult
-
-MESSAGE_WIDTH = 110
 
 
 def _num(v: Any) -> str:
@@ -29,40 +28,42 @@ def measured_vs_budget(measured: dict, budget: dict) -> str:
     return f"measured {m or '?'} vs budget {bound or '?'}"
 
 
-def _clip(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def format_table(exercise_id: str, results: list[CheckResult], notes: list[str] = ()) -> str:
-    """One line per check (its message's first line, clipped to the table's width), then
-    the whole message of every check that did not pass, never cut: the candidate must be
-    able to read why a public check failed."""
+def format_table(exercise_id: str, results: list[CheckResult], notes: list[str] = (),
+                 kind: str = "code") -> str:
+    """One line per check, then every failing check's whole message (never cut: it is
+    what the candidate debugs from), then the next step."""
     rows = [("check", "status", "points", "message")]
-    details: list[str] = []
     for r in results:
-        text = r.message.strip()
-        first = (text.splitlines() or [""])[0]
+        first = (r.message.strip().splitlines() or [""])[0]
         extra = measured_vs_budget(r.measured, r.budget)
         msg = f"{first} [{extra}]" if first and extra else (first or extra)
-        row = _clip(msg, MESSAGE_WIDTH)
-        rows.append((r.id, r.status.upper(), f"{r.points:g}/{r.max_points:g}", row))
-        if r.status != "pass" and text and (row != msg or "\n" in text):
-            details.append(f"  {r.id} ({r.status}):")
-            details += [f"    {line}".rstrip() for line in text.splitlines()]
+        rows.append((r.id, r.status.upper(), f"{r.points:g}/{r.max_points:g}", msg))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = [f"public checks for {exercise_id} (hidden checks run only when graded)"]
     lines += [f"  note: {n}" for n in notes]
     for row in rows:
         lines.append(("  ".join(c.ljust(w) for c, w in zip(row[:3], widths, strict=True)) + "  "
                       + row[3]).rstrip())
-    if details:
-        lines += ["", "why (the whole message of each check that did not pass):", *details]
     passed = sum(r.status == "pass" for r in results)
     if not results:
         lines.append("(this exercise has no public checks)")
     else:
         lines.append(f"{passed}/{len(results)} public checks pass")
+    long = [r for r in results if r.status != "pass" and len(r.message.strip().splitlines()) > 1]
+    for r in long:
+        lines.append(f"\n{r.id} ({r.status}), in full:")
+        lines += [f"    {ln}" for ln in r.message.strip().splitlines()]
+    lines.append(next_step(exercise_id, kind, bool(results) and passed == len(results)))
     return "\n".join(lines)
 
 
+def next_step(exercise_id: str, kind: str, all_pass: bool) -> str:
+    """What to do after reading the table: save, what grading also judges, how to submit."""
+    fix = "" if all_pass else "fix what failed above and run check() again; then "
+    save = ("save your artifact with the export cell and the notebook (Ctrl+S)"
+            if kind == "artifact" else "save the notebook (Ctrl+S)")
+    text = (f"next: {fix}{save}. When graded, hidden checks also judge more and larger "
+            "inputs, edge cases, and the speed, memory and size budgets stated in the "
+            "prompt. To hand in, run `proctor submit` in the bundle folder and send the "
+            "submission.zip it writes (README.md).")
+    return textwrap.fill(text, 100, subsequent_indent="      ")

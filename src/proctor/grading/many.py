@@ -18,9 +18,11 @@ from pathlib import Path
 import proctor
 from proctor.grading.submission import environment, grade_submission
 from proctor.library.spec import Library
-from proctor.report.gradebook import SHARD_FILE, SHARD_SCHEMA, write_gradebook
+from proctor.report.gradebook import write_gradebook
 from proctor.report.html import write_html
+from proctor.report.merge import SHARD_FILE, SHARD_SCHEMA
 from proctor.report.model import ExerciseResult, Report
+from proctor.review.sources import annotate
 from proctor.submission.intake import IntakeError
 
 
@@ -50,10 +52,14 @@ def grade_one(path: Path, library: Library, out: Path, ids: list[str] | None,
         report.environment["harness_error"] = True
     report.environment["grading_seconds"] = round(time.monotonic() - t0, 2)
     report.environment["library"] = version or library_version(library.root)
+    annotate(report, library, path)  # tracks, skills and the candidate's code
+    if report.exercises and all(e.status == "missing" for e in report.exercises):
+        report.problems.insert(0, "nothing to grade: no exercise's notebook or artifacts "
+                                  "were found in this submission")
     dest = out / name
     dest.mkdir(parents=True, exist_ok=True)
     report.write_json(dest / "report.json")
-    write_html(report, dest / "report.html")
+    write_html(report, dest / "report.html", gradebook="../index.html")
     return report
 
 
@@ -141,7 +147,7 @@ def grade_many(paths: list[Path], library: Library, out: Path, ids: list[str] | 
     graded = [(name, r) for (_, name), r in zip(todo, reports, strict=True)]
     for name, r in graded:
         print(f"{name}: {r.score:g} / {r.max_score:g}  ->  {out / name / 'report.html'}")
-    write_gradebook(graded, out)
+    write_gradebook(graded, out, library)
     if shard is not None:
         # What the merge checks: every shard present once, all given the same inputs,
         # each shard's reports all there.

@@ -13,6 +13,28 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from proctor.library.spec import ExerciseDir, Library
 
+#: What ipykernel reports, so that JupyterLab does not rewrite the metadata when the
+#: kernel starts (and show the notebook as modified before the candidate typed a key).
+#: The Python version is machine-specific: ``stamp_kernel`` adds it where the kernel runs.
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+LANGUAGE_INFO = {"codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py",
+                 "mimetype": "text/x-python", "name": "python", "nbconvert_exporter": "python",
+                 "pygments_lexer": "ipython3"}
+
+
+def stamp_kernel(paths: list[Path], version: str | None = None) -> None:
+    """Write this Python's version into the notebooks' language_info (the candidate
+    image does, at build time): with it, the metadata is exactly what the kernel
+    reports and JupyterLab opens the notebooks unmodified."""
+    import json
+    import platform
+
+    for path in map(Path, paths):
+        nb = json.loads(path.read_text())
+        nb.setdefault("metadata", {}).setdefault("language_info", dict(LANGUAGE_INFO))
+        nb["metadata"]["language_info"]["version"] = version or platform.python_version()
+        path.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+
 
 def render(ex: ExerciseDir) -> str:
     spec = ex.spec
@@ -37,8 +59,7 @@ def render(ex: ExerciseDir) -> str:
     for i, cell in enumerate(cells):
         cell["id"] = f"{spec.id}-{i}"
     nb = new_notebook(cells=cells, metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-        "language_info": {"name": "python"},
+        "kernelspec": dict(KERNELSPEC), "language_info": dict(LANGUAGE_INFO),
         "proctor": {"exercise": spec.id},
     })
     return nbformat.writes(nb) + "\n"

@@ -64,6 +64,9 @@ class Exercise(BaseModel):
     kind: Literal["code", "artifact"]
     points: float = Field(gt=0)
     suggested_minutes: int = Field(gt=0, description="solving time shown to candidates")
+    skills: list[str] = Field(default_factory=list,
+                              description="skills of the role it evidences beyond its track "
+                                          "(e.g. '3D geometry'): the report's competency profile")
     interface: dict[str, str] = Field(default_factory=dict)
     artifacts: list[str] = Field(default_factory=list, description="files under artifacts/<id>/")
     runner: str | None = Field(None,

@@ -1,260 +1,167 @@
-"""The gradebook: ``index.html``, ``summary.json`` and ``summary.csv`` comparing many
-reports; and :func:`merge`, which builds one from report folders already graded (the
-shards of a campaign graded on several machines) without regrading."""
+"""The gradebook of a campaign, rendered from ``(name, Report)`` pairs only, so that
+``proctor grade`` and ``proctor gradebook`` (merging earlier runs' report.json files,
+no regrading) write the same folder:
+
+    index.html         heat map, per-track subtotals, distributions, similarity, items
+    similarity.html    each flagged pair side by side, matching regions marked
+    summary.json       one line per submission, paths relative to this folder
+    summary.csv        the same for spreadsheets (formula injection defused)
+    <name>/report.json and report.html, the latter linking back to index.html
+
+Names and problems are candidate-controlled: every page escapes them.
+"""
 
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
-from proctor.report.model import SCHEMA, CheckResult, ExerciseResult, Report
+from proctor.report.book import book_view, report_href
+from proctor.report.html import write_html
+from proctor.report.model import Report
 from proctor.templating import templates
 
-SHARD_FILE = "shard.json"  # written by `proctor grade --shard`, read by the merge
-SHARD_SCHEMA = "proctor.shard/1"
+
+def write_gradebook(graded: list[tuple[str, Report]], out: Path,
+                    library: Any = None) -> None:
+    """Write the gradebook folder ``out`` (see the module docstring). ``library`` (a
+    ``Library``; found from the cwd when None) supplies tracks missing from older
+    reports and the starter and prompt code that similarity must ignore."""
+    from proctor import review  # reads reports; imported here, where it is used
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    library = library if library is not None else _find_library()
+    for _, r in graded:
+        review.annotate(r, library)
+    codes: dict[str, dict[str, str]] = {}
+    skipped = _artifact_exercises(library)
+    for name, r in graded:
+        for e in r.exercises:
+            if e.source and e.id not in skipped:
+                codes.setdefault(e.id, {})[name] = e.source
+    given = {ex_id: review.sources.library_given_code(library, ex_id) for ex_id in codes}
+    try:
+        pairs, unavailable = review.similar_pairs(codes, given), ""
+    except ImportError as exc:  # copydetect missing: say so on the page, grade on
+        pairs, unavailable = [], f"similarity review unavailable ({exc})"
+    items = review.analyse(graded)
+    view = book_view(graded, pairs, items, review.similarity.FLAG_SHARE)
+    view.update(note=review.NOTE, given_known=library is not None, unavailable=unavailable,
+                skipped=sorted(skipped & {e.id for _, r in graded for e in r.exercises}))
+    env = templates("proctor.report")
+    (out / "index.html").write_text(env.get_template("gradebook.html.j2").render(b=view))
+    sources = {(name, e.id): e.source for name, r in graded for e in r.exercises}
+    (out / "similarity.html").write_text(env.get_template("similarity.html.j2").render(
+        b=view, pairs=[_side_by_side(p, v, sources) for p, v in zip(pairs, view["pairs"],
+                                                                   strict=True)]))
+    flags = _flags_by_name(view["pairs"])
+    for name, r in graded:
+        dest = out / name
+        dest.mkdir(parents=True, exist_ok=True)
+        r.write_json(dest / "report.json")
+        write_html(r, dest / "report.html", gradebook="../index.html",
+                   flags=flags.get(name, []))
+    _write_summaries(graded, out, view)
 
 
-def write_gradebook(graded: list[tuple[str, Report]], out: Path) -> None:
-    """``summary.json`` (in the order given; paths relative to ``out``), ``index.html`` and
-    ``summary.csv``: one row per submission, best first, one column per exercise; names
-    and problems are candidate-controlled, so escaped."""
+def read_reports(dirs: list[Path]) -> list[tuple[str, Report]]:
+    """``(name, Report)`` from grading output folders (``DIR/<name>/report.json``) or
+    single report folders, in order; a name seen twice gets a ``-2`` suffix. Raises
+    ValueError naming the folder or file that cannot be read."""
+    found: list[Path] = []
+    for d in dirs:
+        if not d.is_dir():
+            raise ValueError(f"{str(d)!r}: not a directory")
+        found += [d / "report.json"] if (d / "report.json").is_file() else \
+            sorted(d.glob("*/report.json"))
+    if not found:
+        raise ValueError(f"no report.json in {', '.join(map(str, dirs))} nor in their "
+                         "subfolders")
+    graded: list[tuple[str, Report]] = []
+    for path in found:
+        try:
+            report = Report.read_json(path)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}: not a readable report ({exc})") from None
+        base = name = path.parent.name
+        i = 2
+        while name in {n for n, _ in graded}:
+            name, i = f"{base}-{i}", i + 1
+        graded.append((name, report))
+    return graded
+
+
+def _side_by_side(pair: Any, v: dict[str, Any],
+                  sources: dict[tuple[str, str], str]) -> dict[str, Any]:
+    from proctor.review.similarity import segments
+
+    return {**v,
+            "left": segments(sources.get((pair.a, pair.exercise), ""), pair.regions_a),
+            "right": segments(sources.get((pair.b, pair.exercise), ""), pair.regions_b)}
+
+
+def _flags_by_name(pairs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for p in pairs:
+        href = f"../similarity.html#{p['anchor']}"
+        out.setdefault(p["a"], []).append({"exercise": p["exercise"], "other": p["b"],
+                                           "percent": p["share_a"], "href": href})
+        out.setdefault(p["b"], []).append({"exercise": p["exercise"], "other": p["a"],
+                                           "percent": p["share_b"], "href": href})
+    return out
+
+
+def _write_summaries(graded: list[tuple[str, Report]], out: Path,
+                     view: dict[str, Any]) -> None:
     summary = [{"name": name, "score": r.score, "max_score": r.max_score,
-                "report": f"{name}/report.html",
+                "report": report_href(name),
                 "exercises": {e.id: [e.status, e.score, e.max_score] for e in r.exercises}}
                for name, r in graded]
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    exercises: list[str] = []
-    rows = []
-    for name, r in graded:
-        cells = {}
-        for e in r.exercises:
-            if e.id not in exercises:
-                exercises.append(e.id)
-            cells[e.id] = {"status": e.status, "score": e.score, "max_score": e.max_score,
-                           "inconclusive": sum(c.status == "inconclusive" for c in e.checks),
-                           "broken": sum(c.status in ("error", "timeout") for c in e.checks)}
-        rows.append({"name": name, "score": r.score, "max_score": r.max_score,
-                     "link": f"{name}/report.html", "cells": cells, "problems": r.problems,
-                     "unsafe": bool(r.environment.get("unsafe_no_sandbox"))})
-    rows.sort(key=lambda row: (-row["score"], row["name"]))
-    page = templates("proctor.report").get_template("gradebook.html.j2")
-    html = page.render(rows=rows, exercises=exercises)
-    (out / "index.html").write_text(html)
+    exercises = [c["id"] for g in view["groups"] for c in g["exercises"]]
+    by_name = dict(graded)
     with (out / "summary.csv").open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["submission", "score", "max_score"]
                    + [f"{ex}{suffix}" for ex in exercises for suffix in ("", "_status")])
-        for row in rows:
-            per_ex = []
+        for row in view["rows"]:
+            r = by_name[row["name"]]
+            cells = {e.id: e for e in r.exercises}
+            per_ex: list[Any] = []
             for ex in exercises:
-                c = row["cells"].get(ex)
-                per_ex += [c["score"], c["status"]] if c else ["", "absent"]
-            w.writerow([_cell(row["name"]), row["score"], row["max_score"], *per_ex])
+                e = cells.get(ex)
+                per_ex += [e.score, e.status] if e else ["", "absent"]
+            w.writerow([_cell(row["name"]), r.score, r.max_score, *per_ex])
+
+
+def _artifact_exercises(library: Any) -> set[str]:
+    """Exercises graded by their file, not their code: their notebooks hold short build
+    scripts (load, export or quantize, save) that independent candidates write alike,
+    so similarity there is not evidence; they are left out of the comparison."""
+    if library is None:
+        return set()
+    out = set()
+    for ex_id in library.ids():
+        try:
+            if library.get(ex_id).spec.kind == "artifact":
+                out.add(ex_id)
+        except ValueError:  # SpecError: a broken spec is the library's problem, not ours
+            continue
+    return out
+
+
+def _find_library() -> Any:
+    from proctor.library.spec import Library, SpecError
+
+    try:
+        return Library.find(None)
+    except SpecError:
+        return None
 
 
 def _cell(text: str) -> str:
     """A spreadsheet must not run a submission's name as a formula (CSV injection)."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-# ------------------------------------------------------------------------------ merging
-
-
-class MergeError(ValueError):
-    """Merging these folders would give a misleading gradebook (mixed versions, duplicate
-    submissions, missing shards); the message says what and what to do."""
-
-
-@dataclasses.dataclass
-class _Found:
-    name: str
-    folder: Path
-    data: dict[str, Any]
-
-
-def merge(dirs: list[Path], out: Path) -> list[tuple[str, Report]]:
-    """Copy the ``<name>/`` report folders of ``dirs`` into ``out`` and write its gradebook,
-    refusing (:class:`MergeError`) anything that would make it lie: a submission in two
-    folders, reports graded with different engine or library versions, a shard missing or
-    incomplete. ``out`` may be new, empty, one of ``dirs`` (rebuild in place) or a previous
-    merge of the same folders."""
-    problems: list[str] = []
-    found = _collect(dirs, problems)
-    order = _shard_order(dirs, found, out, problems)
-    _same_versions(found, problems)
-    _check_destination(found, dirs, out, problems)
-    if problems:
-        raise MergeError("\n".join(problems))
-    out.mkdir(parents=True, exist_ok=True)
-    for f in found.values():
-        dest = out / f.name
-        if dest.resolve() != f.folder.resolve():
-            if dest.exists():
-                shutil.rmtree(dest)
-            shutil.copytree(f.folder, dest, symlinks=True)
-    for d in dirs:  # then each folder's own order (its summary.json), then by name
-        order += _summary_order(d) + sorted(f.name for f in found.values() if f.folder.parent == d)
-    names = list(dict.fromkeys(n for n in order if n in found))
-    graded = [(n, report_from_dict(found[n].data)) for n in names]
-    write_gradebook(graded, out)
-    return graded
-
-
-def report_from_dict(d: dict[str, Any]) -> Report:
-    """A report.json back as a :class:`Report` (fields added by later versions ignored)."""
-    def pick(cls: type, raw: dict[str, Any]) -> dict[str, Any]:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return {k: v for k, v in raw.items() if k in names}
-
-    exercises = [ExerciseResult(**{**pick(ExerciseResult, e),
-                                   "checks": [CheckResult(**pick(CheckResult, c))
-                                              for c in e.get("checks", [])]})
-                 for e in d["exercises"]]
-    return Report(d["submission"], exercises, d.get("environment", {}), d.get("problems", []))
-
-
-def _collect(dirs: list[Path], problems: list[str]) -> dict[str, _Found]:
-    found: dict[str, _Found] = {}
-    seen: set[Path] = set()
-    for d in dirs:
-        if not d.is_dir():
-            problems.append(f"{d}: no such folder")
-            continue
-        if d.resolve() in seen:
-            problems.append(f"{d}: given twice")
-            continue
-        seen.add(d.resolve())
-        reports = sorted(d.glob("*/report.json"))
-        if not reports and not (d / SHARD_FILE).is_file() and not (d / "summary.json").is_file():
-            problems.append(f"{d}: holds no <name>/report.json folders (expected the --out "
-                            "folder of `proctor grade`)")
-        for path in reports:
-            try:
-                data = json.loads(path.read_text())
-                if data.get("schema") != SCHEMA:
-                    raise ValueError(f"schema {data.get('schema')!r}, expected {SCHEMA!r}")
-                if not isinstance(data.get("submission"), dict) or not isinstance(
-                        data.get("exercises"), list):
-                    raise ValueError("no submission or exercises")
-            except (OSError, ValueError, AttributeError) as exc:
-                problems.append(f"{path}: not a readable report ({exc})")
-                continue
-            name = path.parent.name
-            if name in found:
-                other = found[name]
-                same = data["submission"].get("sha256") == other.data["submission"].get("sha256")
-                problems.append(
-                    f"duplicate submission {name!r}: in {other.folder.parent} and in {d} "
-                    + ("(the same submission graded twice: merge each shard's folder once)"
-                       if same else "(two different submissions with one name: grade them "
-                       "in one run, which names them apart, or rename one)"))
-                continue
-            found[name] = _Found(name, path.parent, data)
-    return found
-
-
-def _shard_order(dirs: list[Path], found: dict[str, _Found], out: Path,
-                 problems: list[str]) -> list[str]:
-    """Check the shard folders among ``dirs`` form one whole campaign; return its inputs'
-    order (the order a single-machine run would list them in)."""
-    shards: list[tuple[Path, dict[str, Any]]] = []
-    for d in dirs:
-        try:
-            shard = json.loads((d / SHARD_FILE).read_text())
-        except FileNotFoundError:
-            continue
-        except (OSError, ValueError) as exc:
-            problems.append(f"{d / SHARD_FILE}: unreadable ({exc})")
-            continue
-        if shard.get("schema") != SHARD_SCHEMA:
-            problems.append(f"{d / SHARD_FILE}: schema {shard.get('schema')!r}, "
-                            f"expected {SHARD_SCHEMA!r}")
-            continue
-        shards.append((d, shard))
-        here = {f.name for f in found.values() if f.folder.parent == d}
-        lacking = [n for n in shard["graded"] if n not in here]
-        extra = sorted(here - set(shard["graded"]))
-        label = f"shard {shard['shard']}/{shard['of']}"
-        if lacking:
-            problems.append(f"{d}: {label} is incomplete, no report for {_few(lacking)} "
-                            "(did its grading finish? grade that shard again)")
-        if extra:
-            problems.append(f"{d}: holds reports that {label} did not grade: {_few(extra)} "
-                            "(left from an earlier run? use a fresh --out per shard)")
-        if len(dirs) > 1 and d.resolve() == out.resolve():
-            problems.append(f"--out {out} is the folder of {label}: merge into a new folder")
-    if not shards:
-        return []
-    first_dir, first = shards[0]
-    for d, s in shards[1:]:
-        if s["of"] != first["of"] or s["inputs"] != first["inputs"]:
-            problems.append(f"{first_dir} ({first['shard']}/{first['of']}, "
-                            f"{len(first['inputs'])} inputs) and {d} ({s['shard']}/{s['of']}, "
-                            f"{len(s['inputs'])} inputs) are shards of different runs: every "
-                            "shard must be given the same submissions and the same N")
-            return []
-    count = first["of"]
-    indices = [s["shard"] for _, s in shards]
-    twice = sorted({i for i in indices if indices.count(i) > 1})
-    missing = sorted(set(range(count)) - set(indices))
-    if twice:
-        problems.append(f"shard(s) {', '.join(f'{i}/{count}' for i in twice)} given twice")
-    if missing:
-        problems.append(f"missing shard(s) {', '.join(f'{i}/{count}' for i in missing)}: "
-                        f"a merge needs the folders of all {count} shards")
-    return list(first["inputs"])
-
-
-def _same_versions(found: dict[str, _Found], problems: list[str]) -> None:
-    versions: dict[str, list[_Found]] = {}
-    for f in found.values():
-        v = json.dumps(f.data.get("environment", {}).get("library"), sort_keys=True)
-        versions.setdefault(v, []).append(f)
-    if len(versions) > 1:
-        lines = [f"  {len(fs)} report(s), e.g. {fs[0].folder}: {_describe(json.loads(v))}"
-                 for v, fs in versions.items()]
-        problems.append("mixed library versions: these reports were graded by different "
-                        "engines or exercise libraries, so their scores do not compare "
-                        "(regrade them with one version):\n" + "\n".join(lines))
-
-
-def _describe(version: dict[str, str] | None) -> str:
-    if not version:
-        return "unknown (graded before versions were recorded)"
-    return (f"proctor {version.get('proctor')}, engine {str(version.get('engine_sha256'))[:12]}, "
-            f"library {str(version.get('library_sha256'))[:12]}")
-
-
-def _check_destination(found: dict[str, _Found], dirs: list[Path], out: Path,
-                       problems: list[str]) -> None:
-    """``out`` may hold only what the merge would write there anyway."""
-    if any(d.resolve() == out.resolve() for d in dirs) or not out.is_dir():
-        return
-    strangers = []
-    for path in sorted(out.glob("*/report.json")):
-        f = found.get(path.parent.name)
-        if f is None:
-            strangers.append(path.parent.name)
-        elif path.read_bytes() != (f.folder / "report.json").read_bytes():
-            problems.append(f"{path.parent} holds a different report than {f.folder}: "
-                            "merge into a new folder")
-    if strangers:
-        problems.append(f"{out} already holds reports that are not among the inputs: "
-                        f"{_few(strangers)} (merge into an empty folder, or pass {out} as an "
-                        "input too)")
-
-
-def _summary_order(d: Path) -> list[str]:
-    try:
-        return [row["name"] for row in json.loads((d / "summary.json").read_text())]
-    except (OSError, ValueError, TypeError, KeyError):
-        return []
-
-
-def _few(names: list[str], most: int = 5) -> str:
-    shown = ", ".join(repr(n) for n in names[:most])
-    return shown + (f" and {len(names) - most} more" if len(names) > most else "")

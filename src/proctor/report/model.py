@@ -6,7 +6,7 @@ Fields may be added, never renamed: report.json is read by tools outside proctor
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,9 @@ class CheckResult:
     measured: dict[str, Any] = field(default_factory=dict)
     budget: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    #: where calibration's solutions fell on this budget, when known:
+    #: ``{"accepted": [lo, hi], "rejected": [lo, hi]}`` in the budget's unit (drawn faintly)
+    calibration: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -46,6 +49,11 @@ class ExerciseResult:
     cell_errors: list[dict[str, Any]] = field(default_factory=list)
     output: str = ""
     seconds: float = 0.0
+    track: str = ""  # the exercise's track (algorithms, ml, cv, edge); "" when unknown
+    skills: list[str] = field(default_factory=list)  # skills of the role it evidences
+    #: the candidate's code as submitted (notebook code cells), for the interviewer's
+    #: reading and for similarity review; capped, "" for an artifact-only submission
+    source: str = ""
 
 
 @dataclass
@@ -78,9 +86,31 @@ class Report:
     def write_json(self, path: Path) -> None:
         path.write_text(json.dumps(self.to_dict(), indent=2, default=_plain) + "\n")
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Report:
+        """A report read back from its JSON form (fields this version does not know are
+        dropped; fields an older report lacks take their defaults)."""
+        if d.get("schema") != SCHEMA:
+            raise ValueError(f"not a {SCHEMA} report (schema {d.get('schema')!r})")
+        exercises = []
+        for e in d.get("exercises", []):
+            checks = [CheckResult(**_known(CheckResult, c)) for c in e.get("checks", [])]
+            exercises.append(ExerciseResult(**{**_known(ExerciseResult, e), "checks": checks}))
+        return cls(dict(d["submission"]), exercises, dict(d.get("environment", {})),
+                   list(d.get("problems", [])))
+
+    @classmethod
+    def read_json(cls, path: Path) -> Report:
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
 
 def points_for(status: str, max_points: float) -> float:
     return round(max_points * float(SCORING.get(status, 0.0)), 4)
+
+
+def _known(kind: type, d: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(kind)}
+    return {k: v for k, v in d.items() if k in names}
 
 
 def _plain(obj: Any) -> Any:
