@@ -131,10 +131,10 @@ def test_gradebook_command_usage_errors(tmp_path, capsys):
     from proctor.cli import main
 
     assert main(["gradebook", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
-    assert "not a directory" in capsys.readouterr().err
+    assert "no such folder" in capsys.readouterr().err
     (tmp_path / "empty").mkdir()
     assert main(["gradebook", str(tmp_path / "empty"), "--out", str(tmp_path / "o")]) == 2
-    assert "no report.json" in capsys.readouterr().err
+    assert "holds no <name>/report.json" in capsys.readouterr().err
     bad = tmp_path / "bad" / "x"
     bad.mkdir(parents=True)
     (bad / "report.json").write_text("{not json")

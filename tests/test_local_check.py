@@ -21,6 +21,8 @@ from proctor.report import CheckResult
 REPO = Path(__file__).resolve().parents[1]
 LIB = Library(REPO)
 CODE = [ex for ex in LIB.all() if ex.spec.kind == "code"]
+# code exercises whose starter is stubs (train_debug's is complete code to debug)
+STUBBED = [ex for ex in CODE if "NotImplementedError" in ex.starter]
 
 TOY_SEED = "8675309"
 
@@ -160,7 +162,7 @@ def _ns(*cells: str) -> dict:
 
 # -- the real library ------------------------------------------------------------------
 
-@pytest.mark.parametrize("ex", CODE, ids=[e.id for e in CODE])
+@pytest.mark.parametrize("ex", STUBBED, ids=[e.id for e in STUBBED])
 def test_starter_reports_not_implemented(ex, tmp_path):
     out = tmp_path / "bundle"
     bundle.build(LIB, out, [ex.id])

@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from proctor.report.book import book_view, report_href
+from proctor.report.book import book_view
 from proctor.report.html import write_html
 from proctor.report.model import Report
 from proctor.templating import templates
@@ -117,7 +117,7 @@ def _flags_by_name(pairs: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]
 def _write_summaries(graded: list[tuple[str, Report]], out: Path,
                      view: dict[str, Any]) -> None:
     summary = [{"name": name, "score": r.score, "max_score": r.max_score,
-                "report": report_href(name),
+                "report": f"{name}/report.html",  # a path (summary.json is data, not HTML)
                 "exercises": {e.id: [e.status, e.score, e.max_score] for e in r.exercises}}
                for name, r in graded]
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
