@@ -18,6 +18,8 @@ def _library(args: argparse.Namespace) -> Library:
 
 def cmd_list(args: argparse.Namespace) -> int:
     lib = _library(args)
+    if args.plans:
+        return _list_plans(lib, args.json)
     rows = []
     for ex in lib.all():
         s = ex.spec
@@ -36,6 +38,26 @@ def cmd_list(args: argparse.Namespace) -> int:
                 for k, b in r["budgets"].items())
             print(f"{r['id']:<24} {r['track']:<11} {r['kind']:<9} {r['points']:>5g} pts  {budgets}")
     return 0
+
+
+def _list_plans(lib: Library, as_json: bool) -> int:
+    from proctor.library.plans import all_plans
+
+    plans = [p.summary() for p in all_plans(lib)]
+    if as_json:
+        print(json.dumps(plans, indent=2))
+    for p in [] if as_json else plans:
+        ids = ", ".join(e["id"] + (f" ({e['points']:g} pts)" if e["weight"] != 1 else "")
+                        for e in p["exercises"])
+        print(f"{p['name']:<12} {p['stage']:<10} {p['minutes']:>5} min {p['points']:>5g} pts  "
+              f"{p['title']}\n{'':<12} {ids}")
+    return 0
+
+
+def _plan(lib: Library, name: str | None):
+    from proctor.library.plans import get_plan
+
+    return get_plan(lib, name) if name else None
 
 
 def _number(v: float) -> str:
@@ -59,8 +81,12 @@ def cmd_notebooks(args: argparse.Namespace) -> int:
 def cmd_bundle(args: argparse.Namespace) -> int:
     from proctor.library import bundle
 
-    files = bundle.build(_library(args), Path(args.out), args.exercise)
-    print(f"wrote {len(files)} files to {args.out}")
+    lib = _library(args)
+    plan = _plan(lib, args.plan)
+    files = bundle.build(lib, Path(args.out), args.exercise, plan=plan)
+    print(f"wrote {len(files)} files to {args.out}"
+          + (f" (plan {plan.name}: {plan.spec.minutes} min, {', '.join(plan.ids)})"
+             if plan else ""))
     return 0
 
 
@@ -91,8 +117,15 @@ def cmd_grade(args: argparse.Namespace) -> int:
               "untrusted code. Pass --unsafe-no-sandbox to grade anyway (the report will say "
               "so).", file=sys.stderr)
         return 2
+    plan = _plan(lib, args.plan)
+    if plan is not None and args.exercise:
+        outside = [i for i in args.exercise if i not in plan.ids]
+        if outside:
+            print(f"proctor grade: --exercise {', '.join(outside)}: not in plan {plan.name} "
+                  f"({', '.join(plan.ids)})", file=sys.stderr)
+            return 2
     return grade_many([Path(s) for s in args.submission], lib, Path(args.out),
-                      args.exercise, unsafe, args.jobs)
+                      args.exercise, unsafe, args.jobs, plan=plan)
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -166,11 +199,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("list", help="exercises with track, points and budgets")
     s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.add_argument("--plans", action="store_true",
+                   help="the interview plans (interviews/*.toml) instead of the exercises")
     s.set_defaults(fn=cmd_list)
 
     s = sub.add_parser("bundle", help="write the candidate bundle (public material only)")
     s.add_argument("out", help="output directory (must not exist or be empty)")
     s.add_argument("--exercise", action="append", help="only this exercise (repeatable)")
+    s.add_argument("--plan", help="the bundle of one interview plan (interviews/NAME.toml)")
     s.set_defaults(fn=cmd_bundle)
 
     s = sub.add_parser("check",
@@ -184,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output directory for reports")
     s.add_argument("--exercise", action="append", help="grade only this exercise (repeatable)")
     s.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
+    s.add_argument("--plan", help="grade as this interview plan: its exercises and weights")
     s.add_argument("--unsafe-no-sandbox", action="store_true",
                    help="grade even when no sandbox is available (the report says so)")
     s.set_defaults(fn=cmd_grade)

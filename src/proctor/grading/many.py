@@ -10,7 +10,9 @@ import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from proctor.grading.plan import ids_to_grade, plan_section
 from proctor.grading.submission import environment, grade_submission
+from proctor.library.plans import InterviewPlan
 from proctor.library.spec import Library
 from proctor.report.gradebook import write_gradebook
 from proctor.report.html import write_html
@@ -19,28 +21,32 @@ from proctor.submission.intake import IntakeError
 
 
 def _all_errors(path: Path, library: Library, ids: list[str] | None, unsafe: bool,
-                why: str) -> Report:
+                why: str, plan: InterviewPlan | None = None) -> Report:
     exercises = []
-    for ex_id in ids or library.ids():
+    for ex_id in ids_to_grade(plan, ids, library):
         ex = library.get(ex_id)
         exercises.append(ExerciseResult(ex_id, ex.spec.title, "error", 0.0,
                                         float(ex.spec.points), message=why))
-    return Report({"name": path.stem, "sha256": ""}, exercises, environment(unsafe), [why])
+    report = Report({"name": path.stem, "sha256": ""}, exercises, environment(unsafe), [why])
+    if plan is not None:
+        report.plan = plan_section(plan, report, None, None, [])
+    return report
 
 
 def grade_one(path: Path, library: Library, out: Path, ids: list[str] | None,
-              unsafe: bool, name: str) -> Report:
+              unsafe: bool, name: str, plan: InterviewPlan | None = None) -> Report:
     t0 = time.monotonic()
     try:
         report = grade_submission(path, library, ids, unsafe,
-                                  progress=lambda m: print(f"  grading {m}", file=sys.stderr))
+                                  progress=lambda m: print(f"  grading {m}", file=sys.stderr),
+                                  plan=plan)
     except IntakeError as exc:
-        report = _all_errors(path, library, ids, unsafe, str(exc))
+        report = _all_errors(path, library, ids, unsafe, str(exc), plan)
     except Exception as exc:  # a harness bug: this submission's report says so, the rest go on
         print(f"proctor: harness error grading {path}:\n{traceback.format_exc()}", file=sys.stderr)
         report = _all_errors(path, library, ids, unsafe,
                              f"harness error (not the submission's fault): "
-                             f"{type(exc).__name__}: {exc}")
+                             f"{type(exc).__name__}: {exc}", plan)
         report.environment["harness_error"] = True
     report.environment["grading_seconds"] = round(time.monotonic() - t0, 2)
     dest = out / name
@@ -64,19 +70,24 @@ def _names(paths: list[Path]) -> list[str]:
 
 
 def grade_many(paths: list[Path], library: Library, out: Path, ids: list[str] | None,
-               unsafe: bool, jobs: int = 1) -> int:
+               unsafe: bool, jobs: int = 1, plan: InterviewPlan | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     names = _names(paths)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        reports = list(pool.map(lambda pn: grade_one(pn[0], library, out, ids, unsafe, pn[1]),
-                                zip(paths, names, strict=True)))
+        reports = list(pool.map(
+            lambda pn: grade_one(pn[0], library, out, ids, unsafe, pn[1], plan),
+            zip(paths, names, strict=True)))
     summary = []
     for name, r in zip(names, reports, strict=True):
         line = {"name": name, "score": r.score, "max_score": r.max_score,
                 "report": str(out / name / "report.html"),
                 "exercises": {e.id: [e.status, e.score, e.max_score] for e in r.exercises}}
+        if r.plan is not None:
+            line["plan"] = {k: r.plan[k] for k in ("name", "score", "max_score", "warnings")}
         summary.append(line)
-        print(f"{name}: {r.score:g} / {r.max_score:g}  ->  {out / name / 'report.html'}")
+        weighted = (f" (plan {r.plan['name']}: {r.plan['score']:g} / {r.plan['max_score']:g})"
+                    if r.plan is not None else "")
+        print(f"{name}: {r.score:g} / {r.max_score:g}{weighted}  ->  {out / name / 'report.html'}")
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     write_gradebook(list(zip(names, reports, strict=True)), out)
     print(f"gradebook: {out / 'index.html'}")

@@ -27,7 +27,8 @@ def write_gradebook(graded: list[tuple[str, Report]], out: Path) -> None:
                      "unsafe": bool(r.environment.get("unsafe_no_sandbox"))})
     rows.sort(key=lambda row: (-row["score"], row["name"]))
     page = templates("proctor.report").get_template("gradebook.html.j2")
-    html = page.render(rows=rows, exercises=exercises)
+    html = page.render(rows=rows, exercises=exercises,
+                       plans=sorted({r.plan["name"] for _, r in graded if r.plan}))
     (out / "index.html").write_text(html)
     with (out / "summary.csv").open("w", newline="") as f:
         w = csv.writer(f)
