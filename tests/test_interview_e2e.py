@@ -17,13 +17,16 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from test_check_cli import set_starter_cell
 
 from proctor import cli, sandbox
+from proctor.library.spec import Library
 
 REPO = Path(__file__).resolve().parents[1]
 ENTRYPOINT = REPO / "docker" / "candidate-entrypoint.sh"
 BIN = Path(sys.executable).parent
 T0 = 1_900_000_000  # 2030-03-17 17:46:40 UTC
+REFERENCE = (Library(REPO).get("box_ops").solutions_dir / "accepted" / "reference.py").read_text()
 
 
 class Container:
@@ -126,7 +129,7 @@ def test_a_screen_session_end_to_end(container, tmp_path, capsys):
     assert json.loads(session_file.read_text()) == started
     wait_for(lambda: (work / "TIME_LEFT.md").read_text().startswith("# Time left: 40 min"),
              "the watcher to refresh TIME_LEFT.md")
-    edit(work / "notebooks" / "box_ops.ipynb", "my final answer")
+    set_starter_cell(work / "notebooks" / "box_ops.ipynb", REFERENCE + "\n# my final answer\n")
 
     # the deadline passes while JupyterLab runs: the watcher snapshots a submission
     c.set_clock(T0 + 3600 + 3)
@@ -135,8 +138,10 @@ def test_a_screen_session_end_to_end(container, tmp_path, capsys):
     data = snap.read_bytes()
     assert "# Time is up" in (work / "TIME_LEFT.md").read_text()
 
-    # edits after the deadline, a restart: the snapshot and the clock stay as they were
-    edit(work / "notebooks" / "box_ops.ipynb", "after the deadline")
+    # edits after the deadline (breaking the solution), a restart: the snapshot and the
+    # clock stay as they were
+    set_starter_cell(work / "notebooks" / "box_ops.ipynb",
+                     "raise SystemExit  # after the deadline\n")
     c.set_clock(T0 + 3600 + 900)
     c.stop()
     out = c.start()
@@ -156,10 +161,14 @@ def test_a_screen_session_end_to_end(container, tmp_path, capsys):
                      "--out", str(reports), *extra]) == 0
     report = json.loads((reports / "deadline-snapshot" / "report.json").read_text())
     assert [e["id"] for e in report["exercises"]] == ["box_ops", "vit_attention"]
+    by_id = {e["id"]: e for e in report["exercises"]}
+    assert by_id["box_ops"]["score"] == 20, [  # the work as it was at the deadline
+        (c["id"], c["status"], c["message"]) for c in by_id["box_ops"]["checks"]]
+    assert by_id["vit_attention"]["score"] == 0
     plan = report["plan"]
     assert plan["name"] == "screen" and plan["minutes"] == 60
     assert plan["warnings"] == [] and plan["ignored"] == []  # the bundle this library builds
-    assert plan["max_score"] == 40 and plan["score"] == report["score"]
+    assert (plan["score"], plan["max_score"]) == (20, 40)
     said = report["submission"]["manifest"]
     assert said["plan"] == "screen" and said["deadline_snapshot"] is True
     assert said["session_started"] == "2030-03-17T17:46:40+00:00"

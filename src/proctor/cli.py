@@ -7,9 +7,13 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from proctor import sandbox
 from proctor.library.spec import TRACKS, Library, SpecError
+
+if TYPE_CHECKING:
+    from proctor.library.plans import InterviewPlan
 
 
 def _library(args: argparse.Namespace) -> Library:
@@ -54,7 +58,7 @@ def _list_plans(lib: Library, as_json: bool) -> int:
     return 0
 
 
-def _plan(lib: Library, name: str | None):
+def _plan(lib: Library, name: str | None) -> InterviewPlan | None:
     from proctor.library.plans import get_plan
 
     return get_plan(lib, name) if name else None
@@ -110,6 +114,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     from proctor.grading.many import grade_many
 
     lib = _library(args)
+    plan = _plan(lib, args.plan)  # a usage error before anything else
     unsafe = args.unsafe_no_sandbox
     iso = sandbox.isolation()
     if not iso.get("available") and not unsafe:
@@ -117,7 +122,6 @@ def cmd_grade(args: argparse.Namespace) -> int:
               "untrusted code. Pass --unsafe-no-sandbox to grade anyway (the report will say "
               "so).", file=sys.stderr)
         return 2
-    plan = _plan(lib, args.plan)
     if plan is not None and args.exercise:
         outside = [i for i in args.exercise if i not in plan.ids]
         if outside:

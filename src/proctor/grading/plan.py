@@ -55,6 +55,8 @@ def _flag(v: Any) -> bool | None:
 def claims(sub: Submission) -> dict | None:
     """The fields of the submission's ``manifest.json`` that describe it, or None when
     there is no readable manifest (a folder handed in without ``proctor submit``)."""
+    if sub.single:  # one solution file: its folder's files are not part of it
+        return None
     path = sub.root / "manifest.json"
     try:
         if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_MANIFEST_BYTES:
