@@ -151,7 +151,9 @@ def test_bundle_of_each_plan(name, tmp_path, capsys):
     assert made["sha256"] == bundle.content_hash(out) == bundle.expected_hash(LIB, plan)
     readme = (out / "README.md").read_text()
     assert readme.startswith(f"# {plan.spec.title}\n")
-    assert f"**Time box: {plan.spec.minutes} minutes**" in readme
+    m = plan.spec.minutes
+    box = f"{m // 60} hours" if m >= 120 and m % 60 == 0 else f"{m} minutes"
+    assert f"**Time box: {box}**" in readme
     assert plan.spec.instructions.strip().splitlines()[0] in readme
     for item in plan.items:
         assert f"(`{item.id}`) | {item.exercise.spec.track} | {item.points:g} | " \

@@ -95,6 +95,7 @@ def _write(library: Library, out: Path, ids: list[str] | None,
         shutil.copytree(shared, out / "exercises" / "_shared", ignore=_SKIP)
     readme = templates("proctor.library", html=False).get_template("candidate_README.md.j2").render(
         exercises=rows, plan=plan.spec if plan is not None else None,
+        time_box=_duration(plan.spec.minutes) if plan is not None else None,
         public_checks=plan is None or plan.spec.material.public_checks,
         total_points=sum(float(r["points"]) for r in rows),
         total_minutes=sum(r["minutes"] for r in rows))
@@ -120,6 +121,11 @@ def _row(ex: ExerciseDir, points: float | None = None, minutes: int | None = Non
             "points": f"{s.points if points is None else points:g}",
             "minutes": s.suggested_minutes if minutes is None else minutes,
             "time_limit": f"{s.limits.time_limit_s:g}", "deliver": deliver}
+
+
+def _duration(minutes: int) -> str:
+    return f"{minutes // 60} hours" if minutes >= 120 and minutes % 60 == 0 else \
+        f"{minutes} minutes"
 
 
 def content_hash(root: Path) -> str:
