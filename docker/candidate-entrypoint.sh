@@ -9,9 +9,18 @@
 # that already exists there is never overwritten, so restarting the container (or a newer
 # image) never loses the candidate's work.
 #
+# The session clock (proctor.candidate.session) lives in that volume too: the first start
+# of JupyterLab records the session's start and deadline (the plan's time box) in
+# .proctor/session.json, and no restart resets it; a watcher keeps TIME_LEFT.md current and
+# at the deadline saves submissions/deadline-snapshot.zip (`proctor submit`, once, read-only).
+# A COMMAND start does not start the clock, but takes a snapshot that is overdue (the
+# container was stopped at the deadline).
+#
 # Environment: PROCTOR_BUNDLE_SRC (pristine bundle, default /opt/proctor/bundle),
 # PROCTOR_WORK (work dir, default /home/candidate/work), JUPYTER_TOKEN (generated and
-# printed when unset), JUPYTER_PORT (default 8888).
+# printed when unset), JUPYTER_PORT (default 8888), PROCTOR_MINUTES (the time box, at the
+# first start only; default: the plan's), PROCTOR_TICK_SECONDS (how often the watcher wakes,
+# default 20), PROCTOR_CLOCK_FILE (tests only: a file holding the clock's epoch seconds).
 set -euo pipefail
 
 bundle="${PROCTOR_BUNDLE_SRC:-/opt/proctor/bundle}"
@@ -46,9 +55,15 @@ fi
 
 cd "$work"
 export PROCTOR_BUNDLE="${PROCTOR_BUNDLE:-$work}"
+export PROCTOR_WORK="$work"
 
 if [ "$#" -eq 0 ] || [ "$1" = "lab" ]; then
     [ "$#" -gt 0 ] && shift
+    python -m proctor.candidate.session start
+    # The watcher is a child of this shell, which becomes JupyterLab (exec below); it stops
+    # when the snapshot is taken or when its parent is gone. Its output goes to the volume.
+    python -m proctor.candidate.session watch --parent "$$" \
+        </dev/null >>"$work/.proctor/watch.log" 2>&1 &
     if [ -z "${JUPYTER_TOKEN:-}" ]; then
         JUPYTER_TOKEN="$(python -c 'import secrets; print(secrets.token_urlsafe(24))')"
         echo "proctor-candidate: JUPYTER_TOKEN was not set; generated one"
@@ -59,4 +74,5 @@ if [ "$#" -eq 0 ] || [ "$1" = "lab" ]; then
     exec jupyter lab --ip=0.0.0.0 --port="$port" --no-browser \
         --ServerApp.root_dir="$work" "$@"
 fi
+python -m proctor.candidate.session tick >/dev/null
 exec "$@"

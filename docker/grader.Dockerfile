@@ -30,11 +30,12 @@ COPY pyproject.toml README.md LICENSE /tmp/proctor-src/
 COPY src /tmp/proctor-src/src
 RUN pip install --no-cache-dir "/tmp/proctor-src[ml]" && rm -rf /tmp/proctor-src
 
-# The library: public exercises plus the hidden graders and reference solutions. Owned by
-# root and read-only for the grading user.
+# The library: public exercises plus the hidden graders and reference solutions, and the
+# interview plans (`grade --plan`). Owned by root and read-only for the grading user.
 COPY exercises /opt/proctor/exercises
 COPY graders /opt/proctor/graders
 COPY reference_solutions /opt/proctor/reference_solutions
+COPY interviews /opt/proctor/interviews
 COPY docker/grader-entrypoint.sh /usr/local/bin/proctor-grader
 RUN chmod 0755 /usr/local/bin/proctor-grader \
     && groupadd --gid "${GRADER_UID}" grader \

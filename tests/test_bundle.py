@@ -1,7 +1,8 @@
 """The candidate bundle: everything a candidate gets, and no byte of anything hidden.
 
 The leak scan here is written independently of proctor.library.bundle.audit (which the build
-also runs): it derives its needles straight from graders/ and reference_solutions/.
+also runs): it derives its needles straight from graders/ and reference_solutions/.  Every
+test that takes ``bundle_dir`` runs on the whole-library bundle and on each interview plan's.
 """
 
 from __future__ import annotations
@@ -18,20 +19,33 @@ import pytest
 from test_local_check import TOY_SEED, make_toy_library
 
 from proctor import cli
-from proctor.library import bundle
+from proctor.library import bundle, plans
 from proctor.library import notebooks as nbgen
 from proctor.library.spec import Library
 
 REPO = Path(__file__).resolve().parents[1]
 LIB = Library(REPO)
 HIDDEN = [REPO / "graders", REPO / "reference_solutions"]
+NO_PLAN = "(no plan)"
 
 
-@pytest.fixture(scope="module")
-def bundle_dir(tmp_path_factory) -> Path:
+@pytest.fixture(scope="module", params=[NO_PLAN, *plans.plan_names(LIB)])
+def bundle_dir(request, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("bundle") / "bundle"
-    assert cli.main(["--root", str(REPO), "bundle", str(out)]) == 0
+    plan = [] if request.param == NO_PLAN else ["--plan", request.param]
+    assert cli.main(["--root", str(REPO), "bundle", str(out), *plan]) == 0
     return out
+
+
+def bundled(root: Path) -> list:
+    """The exercises a bundle holds, by its manifest (checked against the plan below)."""
+    made = json.loads((root / "bundle.json").read_text())
+    ids = made["exercises"]
+    if made["plan"] is None:
+        assert ids == LIB.ids()
+    else:
+        assert ids == plans.get_plan(LIB, made["plan"]["name"]).ids
+    return [LIB.get(i) for i in ids]
 
 
 def bundle_files(root: Path) -> list[Path]:
@@ -57,8 +71,13 @@ def hidden_py() -> list[Path]:
 
 def test_layout(bundle_dir):
     rels = {p.relative_to(bundle_dir).as_posix() for p in bundle_files(bundle_dir)}
-    assert "README.md" in rels
-    for ex in LIB.all():
+    assert "README.md" in rels and "bundle.json" in rels
+    exercises = bundled(bundle_dir)
+    assert {r.split("/")[1] for r in rels if r.startswith("exercises/")} - {"_shared"} == \
+        {ex.id for ex in exercises}
+    assert {r for r in rels if r.startswith("notebooks/")} == \
+        {f"notebooks/{ex.id}.ipynb" for ex in exercises}
+    for ex in exercises:
         nb = f"notebooks/{ex.id}.ipynb"
         assert nb in rels
         assert (bundle_dir / nb).read_text() == nbgen.render(ex)
@@ -67,17 +86,19 @@ def test_layout(bundle_dir):
             if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith("."):
                 rel = f"exercises/{ex.id}/{p.relative_to(ex.public_dir).as_posix()}"
                 assert (bundle_dir / rel).read_bytes() == p.read_bytes(), rel
-    allowed = re.compile(r"^(README\.md|notebooks/[a-z0-9_]+\.ipynb|exercises/[^/]+/.+"
-                         r"|artifacts/[^/]+/.+)$")
+    allowed = re.compile(r"^(README\.md|bundle\.json|notebooks/[a-z0-9_]+\.ipynb"
+                         r"|exercises/[^/]+/.+|artifacts/[^/]+/.+)$")
     assert all(allowed.match(r) for r in rels), sorted(r for r in rels if not allowed.match(r))
     assert not [r for r in rels if "__pycache__" in r or r.endswith(".pyc")]
 
 
 def test_readme(bundle_dir):
     text = (bundle_dir / "README.md").read_text()
-    for ex in LIB.all():
+    plan = json.loads((bundle_dir / "bundle.json").read_text())["plan"]
+    minutes = {e["id"]: e["minutes"] for e in plan["exercises"]} if plan else {}
+    for ex in bundled(bundle_dir):
         assert ex.spec.title in text and f"`{ex.id}`" in text
-        assert f"{ex.spec.suggested_minutes} min" in text
+        assert f"{minutes.get(ex.id, ex.spec.suggested_minutes)} min" in text
     for needle in ("## Rules", "is_grading()", "proctor check notebooks/",
                    "proctor submit --out submission.zip", "check(\"<exercise id>\")"):
         assert needle in text
@@ -155,14 +176,15 @@ def test_no_hidden_check_names_or_docstrings(bundle_dir):
     names, lines = _grader_needles()
     assert names and lines
     pub = public_text()
+    # a generic word the public prompt also uses ("spiral", "canonical") must not appear as
+    # code (defined or called); any other hidden name must not appear at all
+    generic = {n for n in names if re.search(rf"\b{re.escape(n)}\b", pub)}
+    patterns = [re.compile(r"\b(" + "|".join(map(re.escape, sorted(group))) + r")" + tail)
+                for group, tail in ((generic, r"\s*\("), (names - generic, r"\b")) if group]
     for rel, text in _texts(bundle_dir):
-        for name in names:
-            if re.search(rf"\b{re.escape(name)}\b", pub):
-                # a generic word the public prompt also uses ("spiral", "canonical"): it
-                # must then not appear as code, i.e. defined or called
-                assert not re.search(rf"\b{re.escape(name)}\s*\(", text), (rel, name)
-            else:
-                assert not re.search(rf"\b{re.escape(name)}\b", text), (rel, name)
+        for pattern in patterns:
+            m = pattern.search(text)
+            assert m is None, (rel, m.group(1))
         for line in lines:
             assert line not in text, (rel, line)
 
@@ -183,10 +205,15 @@ def test_no_distinctive_reference_lines(bundle_dir):
 
 # -- the build's own audit -------------------------------------------------------------
 
-def test_audit_is_clean_and_catches_planted_leaks(bundle_dir, tmp_path):
+def test_audit_is_clean(bundle_dir):
     assert bundle.audit(bundle_dir, LIB) == []
+
+
+def test_audit_catches_planted_leaks(tmp_path):
+    whole = tmp_path / "whole"
+    bundle.build(LIB, whole, check_leaks=False)
     planted = tmp_path / "planted"
-    shutil.copytree(bundle_dir, planted)
+    shutil.copytree(whole, planted)
     seed = (REPO / "graders" / "box_ops" / "seed.txt").read_text().strip()
     (planted / "exercises" / "box_ops" / "data.bin").write_bytes(b"\0\1seed=" + seed.encode())
     ref = REPO / "reference_solutions" / "box_ops" / "accepted" / "reference.py"

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from proctor import cli, sandbox
-from proctor.library import bundle
+from proctor.library import bundle, plans
 from proctor.library.spec import Library
 
 REPO = Path(__file__).resolve().parents[1]
@@ -31,7 +31,9 @@ LIB = Library(REPO)
 CANDIDATE = DOCKER / "candidate.Dockerfile"
 GRADER = DOCKER / "grader.Dockerfile"
 BIN = Path(sys.executable).parent
-BUNDLE_IN_CONTEXT = "out/bundle"
+PLANS = plans.plan_names(LIB)
+BUNDLES = "out/bundles"
+BUNDLE_COPY = f"{BUNDLES}/${{PLAN}}"  # what the candidate image copies: one plan's bundle
 
 
 # -- parsing ---------------------------------------------------------------------------
@@ -142,7 +144,7 @@ def test_base_user_port_and_torch_pins():
 
 def test_candidate_image_copies_only_public_material():
     sources = [s for s, _ in copy_sources(CANDIDATE)]
-    assert BUNDLE_IN_CONTEXT in sources
+    assert BUNDLE_COPY in sources
     for src in sources:
         top = src.split("/")[0]
         assert top not in ("graders", "reference_solutions", "exercises", "notebooks", "."), src
@@ -150,13 +152,24 @@ def test_candidate_image_copies_only_public_material():
     ignore = DOCKER / "candidate.Dockerfile.dockerignore"
     for hidden in ("graders", "graders/box_ops/seed.txt", "reference_solutions",
                    "reference_solutions/box_ops/accepted/reference.py", "exercises",
-                   ".git", ".venv", "out/other"):
+                   ".git", ".venv", "out/other", "out/bundle", "interviews"):
         assert not dockerignore_admits(ignore, hidden), hidden
 
 
+def test_candidate_image_is_built_for_one_plan():
+    """`--build-arg PLAN=…` picks the bundle; the build refuses a bundle of another plan."""
+    assert args_of(CANDIDATE)["PLAN"] in PLANS
+    runs = [a for w, a in instructions(CANDIDATE) if w == "RUN"]
+    assert any(r.startswith('python -m proctor.candidate.session expect-plan "${PLAN}" '
+                            "--work /opt/proctor/bundle") for r in runs)
+    ins = instructions(CANDIDATE)
+    arg_at = next(i for i, (w, a) in enumerate(ins) if w == "ARG" and a.startswith("PLAN="))
+    copy_at = next(i for i, (w, a) in enumerate(ins) if w == "COPY" and BUNDLE_COPY in a)
+    assert ins[0][0] == "FROM" and 0 < arg_at < copy_at  # declared in the stage that copies
+
 def test_grader_image_copies_the_library():
     sources = {s for s, _ in copy_sources(GRADER)}
-    assert {"src", "exercises", "graders", "reference_solutions"} <= sources
+    assert {"src", "exercises", "graders", "reference_solutions", "interviews"} <= sources
     for src in sources:
         assert (REPO / src).exists(), src
         assert dockerignore_admits(DOCKER / "grader.Dockerfile.dockerignore", src), src
@@ -166,12 +179,14 @@ def test_grader_image_copies_the_library():
 @pytest.fixture(scope="module")
 def context(tmp_path_factory) -> Path:
     """The candidate build context as the dockerignore lets it through, after
-    `proctor bundle out/bundle`."""
+    `proctor bundle out/bundles/<plan> --plan <plan>` for every plan."""
     ctx = tmp_path_factory.mktemp("context")
-    assert cli.main(["--root", str(REPO), "bundle", str(ctx / BUNDLE_IN_CONTEXT)]) == 0
+    for plan in PLANS:
+        assert cli.main(["--root", str(REPO), "bundle", str(ctx / BUNDLES / plan),
+                         "--plan", plan]) == 0
     ignore = DOCKER / "candidate.Dockerfile.dockerignore"
     for src, _ in copy_sources(CANDIDATE):
-        if src == BUNDLE_IN_CONTEXT:
+        if src == BUNDLE_COPY:
             continue
         s = REPO / src
         assert s.exists(), f"{CANDIDATE.name} copies {src}, which does not exist"
@@ -186,19 +201,32 @@ def context(tmp_path_factory) -> Path:
     return ctx
 
 
-def test_everything_the_candidate_image_copies_exists(context):
+def default_bundle(context: Path) -> Path:
+    """The bundle an image built without --build-arg holds."""
+    return context / BUNDLES / args_of(CANDIDATE)["PLAN"]
+
+
+@pytest.mark.parametrize("plan", PLANS)
+def test_everything_the_candidate_image_copies_exists(context, plan):
     for src, _ in copy_sources(CANDIDATE):
-        assert (context / src).exists(), src
-    b = context / BUNDLE_IN_CONTEXT
+        assert (context / src.replace("${PLAN}", plan)).exists(), src
+    b = context / BUNDLES / plan
     assert (b / "README.md").is_file()
-    assert sorted(p.stem for p in (b / "notebooks").glob("*.ipynb")) == LIB.ids()
+    assert sorted(p.stem for p in (b / "notebooks").glob("*.ipynb")) == \
+        sorted(plans.get_plan(LIB, plan).ids)
+    assert json.loads((b / "bundle.json").read_text())["plan"]["name"] == plan
+    out = run(["python", "-m", "proctor.candidate.session", "expect-plan", plan, "--work",
+               str(b)])
+    assert out.returncode == 0, out.stderr  # the image build's own check passes
 
 
 def test_nothing_hidden_in_the_candidate_image(context):
     needles = bundle.hidden_needles(LIB)
     assert needles.seeds and needles.check_ids and needles.lines
-    # the bundle: every kind of needle, lines included
-    assert bundle.audit(context / BUNDLE_IN_CONTEXT, LIB, needles) == []
+    # each plan's bundle: every kind of needle, lines included
+    assert sorted(p.name for p in (context / BUNDLES).iterdir()) == PLANS
+    for plan in PLANS:
+        assert bundle.audit(context / BUNDLES / plan, LIB, needles) == [], plan
     # the engine and packaging: no hidden file, seed, check or helper name (common lines of
     # numpy code may coincide with a reference solution's, so lines are not compared)
     engine = [p for p in context.iterdir() if p.name != "out"]
@@ -246,7 +274,7 @@ def fake_jupyter(tmp_path) -> Path:
 
 
 def candidate_env(context: Path, work: Path, fake: Path | None = None, **extra) -> dict:
-    env = {"PROCTOR_BUNDLE_SRC": str(context / BUNDLE_IN_CONTEXT), "PROCTOR_WORK": str(work),
+    env = {"PROCTOR_BUNDLE_SRC": str(default_bundle(context)), "PROCTOR_WORK": str(work),
            **extra}
     if fake is not None:
         env["PATH"] = f"{fake}:{BIN}:{os.environ.get('PATH', '')}"
@@ -268,8 +296,8 @@ def test_candidate_entrypoint_seeds_the_volume_and_starts_lab(context, tmp_path,
     args = [line[4:] for line in lines if line.startswith("arg=")]
     assert args == ["lab", "--ip=0.0.0.0", "--port=8888", "--no-browser",
                     f"--ServerApp.root_dir={work}"]
-    for p in (context / BUNDLE_IN_CONTEXT).rglob("*"):
-        rel = p.relative_to(context / BUNDLE_IN_CONTEXT)
+    for p in default_bundle(context).rglob("*"):
+        rel = p.relative_to(default_bundle(context))
         assert (work / rel).exists(), rel
 
     # the candidate works; a restart keeps the work and restores what is missing

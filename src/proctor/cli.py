@@ -3,44 +3,28 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from proctor import sandbox
 from proctor.cli_args import _shard, _unknown_exercises, _usage_error
 from proctor.library.spec import TRACKS, Library, SpecError
+from proctor.listing import cmd_list
+
+if TYPE_CHECKING:
+    from proctor.library.plans import InterviewPlan
 
 
 def _library(args: argparse.Namespace) -> Library:
     return Library.find(args.root)
 
 
-def cmd_list(args: argparse.Namespace) -> int:
-    lib = _library(args)
-    rows = []
-    for ex in lib.all():
-        s = ex.spec
-        rows.append({"id": s.id, "title": s.title, "track": s.track, "kind": s.kind,
-                     "points": s.points, "suggested_minutes": s.suggested_minutes,
-                     "time_limit_s": s.limits.time_limit_s,
-                     "budgets": {k: b.model_dump(exclude_none=True) for k, b in s.budgets.items()},
-                     "forbidden_imports": list(s.forbidden_imports)})
-    if args.json:
-        print(json.dumps(rows, indent=2))
-    else:
-        for r in rows:
-            budgets = ", ".join(
-                f"{k} {'<=' if 'max' in b else '>='} "
-                f"{_number(b.get('max', b.get('min')))} {b.get('unit', '')}".rstrip()
-                for k, b in r["budgets"].items())
-            print(f"{r['id']:<24} {r['track']:<11} {r['kind']:<9} {r['points']:>5g} pts  {budgets}")
-    return 0
+def _plan(lib: Library, name: str | None) -> InterviewPlan | None:
+    from proctor.library.plans import get_plan
 
-
-def _number(v: float) -> str:
-    return f"{v:,.0f}" if float(v).is_integer() and abs(v) >= 1000 else f"{v:g}"
+    return get_plan(lib, name) if name else None
 
 
 def cmd_notebooks(args: argparse.Namespace) -> int:
@@ -60,11 +44,15 @@ def cmd_notebooks(args: argparse.Namespace) -> int:
 def cmd_bundle(args: argparse.Namespace) -> int:
     from proctor.library import bundle
 
-    bad = _unknown_exercises(_library(args), args.exercise, "bundle --exercise")
+    lib = _library(args)
+    bad = _unknown_exercises(lib, args.exercise, "bundle --exercise")
     if bad:
         return _usage_error(bad)
-    files = bundle.build(_library(args), Path(args.out), args.exercise)
-    print(f"wrote {len(files)} files to {args.out}")
+    plan = _plan(lib, args.plan)
+    files = bundle.build(lib, Path(args.out), args.exercise, plan=plan)
+    print(f"wrote {len(files)} files to {args.out}"
+          + (f" (plan {plan.name}: {plan.spec.minutes} min, {', '.join(plan.ids)})"
+             if plan else ""))
     return 0
 
 
@@ -95,6 +83,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     bad = _unknown_exercises(lib, args.exercise, "grade --exercise")
     if bad:
         return _usage_error(bad + " (nothing was graded)")
+    plan = _plan(lib, args.plan)  # a usage error before anything else
     unsafe = args.unsafe_no_sandbox
     iso = sandbox.isolation()
     if not iso.get("available") and not unsafe:
@@ -102,8 +91,14 @@ def cmd_grade(args: argparse.Namespace) -> int:
               "untrusted code. Pass --unsafe-no-sandbox to grade anyway (the report will say "
               "so).", file=sys.stderr)
         return 2
+    if plan is not None and args.exercise:
+        outside = [i for i in args.exercise if i not in plan.ids]
+        if outside:
+            print(f"proctor grade: --exercise {', '.join(outside)}: not in plan {plan.name} "
+                  f"({', '.join(plan.ids)})", file=sys.stderr)
+            return 2
     return grade_many([Path(s) for s in args.submission], lib, Path(args.out),
-                      args.exercise, unsafe, args.jobs, args.shard)
+                      args.exercise, unsafe, args.jobs, args.shard, plan=plan)
 
 
 def cmd_gradebook(args: argparse.Namespace) -> int:
@@ -200,11 +195,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("list", help="exercises with track, points and budgets")
     s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.add_argument("--plans", action="store_true",
+                   help="the interview plans (interviews/*.toml) instead of the exercises")
     s.set_defaults(fn=cmd_list)
 
     s = sub.add_parser("bundle", help="write the candidate bundle (public material only)")
     s.add_argument("out", help="output directory (must not exist or be empty)")
     s.add_argument("--exercise", action="append", help="only this exercise (repeatable)")
+    s.add_argument("--plan", help="the bundle of one interview plan (interviews/NAME.toml)")
     s.set_defaults(fn=cmd_bundle)
 
     s = sub.add_parser("check",
@@ -218,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output directory for reports")
     s.add_argument("--exercise", action="append", help="grade only this exercise (repeatable)")
     s.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
+    s.add_argument("--plan", help="grade as this interview plan: its exercises and weights")
     s.add_argument("--unsafe-no-sandbox", action="store_true",
                    help="grade even when no sandbox is available (the report says so)")
     s.add_argument("--shard", type=_shard, metavar="I/N",

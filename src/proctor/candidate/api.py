@@ -38,8 +38,8 @@ def check(exercise_id: str | None = None, namespace: dict | None = None) -> None
 
     Checks the functions the notebook has defined so far (run the cells above
     first) or, for artifact exercises, the file saved under ``artifact_dir()``.
-    Hidden checks run only when your submission is graded.  Does nothing while
-    grading.
+    Hidden checks run only when your submission is graded.  In a timed session, the
+    time left is printed last.  Does nothing while grading.
     """
     if is_grading():
         return
@@ -59,6 +59,21 @@ def check(exercise_id: str | None = None, namespace: dict | None = None) -> None
     except Exception as exc:  # a harness problem: one line, never a traceback wall
         first = (str(exc).splitlines() or [""])[0]
         print(f"check(): could not run the public checks: {type(exc).__name__}: {first}")
+    _time_left()
+
+
+def _time_left() -> None:
+    """The session clock's line (time left, or that time is up), in a container session."""
+    try:
+        from proctor import clock
+        from proctor.candidate.session import status_line
+        from proctor.submission.submit import read_session
+
+        state = read_session(bundle_dir())
+        if state is not None:
+            print(status_line(state, clock.now()))
+    except Exception:  # the clock is a courtesy: never in the way of the checks
+        pass
 
 
 def _caller_namespace() -> dict:

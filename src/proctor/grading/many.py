@@ -16,7 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import proctor
+from proctor.grading.plan import ids_to_grade, plan_section
 from proctor.grading.submission import environment, grade_submission
+from proctor.library.plans import InterviewPlan
 from proctor.library.spec import Library
 from proctor.report.gradebook import write_gradebook
 from proctor.report.html import write_html
@@ -27,28 +29,33 @@ from proctor.submission.intake import IntakeError
 
 
 def _all_errors(path: Path, library: Library, ids: list[str] | None, unsafe: bool,
-                why: str) -> Report:
+                why: str, plan: InterviewPlan | None = None) -> Report:
     exercises = []
-    for ex_id in ids or library.ids():
+    for ex_id in ids_to_grade(plan, ids, library):
         ex = library.get(ex_id)
         exercises.append(ExerciseResult(ex_id, ex.spec.title, "error", 0.0,
                                         float(ex.spec.points), message=why))
-    return Report({"name": path.stem, "sha256": ""}, exercises, environment(unsafe), [why])
+    report = Report({"name": path.stem, "sha256": ""}, exercises, environment(unsafe), [why])
+    if plan is not None:
+        report.plan = plan_section(plan, report, None, None, [])
+    return report
 
 
 def grade_one(path: Path, library: Library, out: Path, ids: list[str] | None,
-              unsafe: bool, name: str, version: dict[str, str] | None = None) -> Report:
+              unsafe: bool, name: str, version: dict[str, str] | None = None,
+              plan: InterviewPlan | None = None) -> Report:
     t0 = time.monotonic()
     try:
         report = grade_submission(path, library, ids, unsafe,
-                                  progress=lambda m: print(f"  grading {m}", file=sys.stderr))
+                                  progress=lambda m: print(f"  grading {m}", file=sys.stderr),
+                                  plan=plan)
     except IntakeError as exc:
-        report = _all_errors(path, library, ids, unsafe, str(exc))
+        report = _all_errors(path, library, ids, unsafe, str(exc), plan)
     except Exception as exc:  # a harness bug: this submission's report says so, the rest go on
         print(f"proctor: harness error grading {path}:\n{traceback.format_exc()}", file=sys.stderr)
         report = _all_errors(path, library, ids, unsafe,
                              f"harness error (not the submission's fault): "
-                             f"{type(exc).__name__}: {exc}")
+                             f"{type(exc).__name__}: {exc}", plan)
         report.environment["harness_error"] = True
     report.environment["grading_seconds"] = round(time.monotonic() - t0, 2)
     report.environment["library"] = version or library_version(library.root)
@@ -130,7 +137,8 @@ def _tree_sha256(roots: list[Path]) -> str:
 
 
 def grade_many(paths: list[Path], library: Library, out: Path, ids: list[str] | None,
-               unsafe: bool, jobs: int = 1, shard: tuple[int, int] | None = None) -> int:
+               unsafe: bool, jobs: int = 1, shard: tuple[int, int] | None = None,
+               plan: InterviewPlan | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     names = _names(paths)
     todo = list(zip(paths, names, strict=True))
@@ -143,10 +151,13 @@ def grade_many(paths: list[Path], library: Library, out: Path, ids: list[str] | 
     version = library_version(library.root)
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         reports = list(pool.map(
-            lambda pn: grade_one(pn[0], library, out, ids, unsafe, pn[1], version), todo))
+            lambda pn: grade_one(pn[0], library, out, ids, unsafe, pn[1], version, plan),
+            todo))
     graded = [(name, r) for (_, name), r in zip(todo, reports, strict=True)]
     for name, r in graded:
-        print(f"{name}: {r.score:g} / {r.max_score:g}  ->  {out / name / 'report.html'}")
+        weighted = (f" (plan {r.plan['name']}: {r.plan['score']:g} / {r.plan['max_score']:g})"
+                    if r.plan is not None else "")
+        print(f"{name}: {r.score:g} / {r.max_score:g}{weighted}  ->  {out / name / 'report.html'}")
     write_gradebook(graded, out, library)
     if shard is not None:
         # What the merge checks: every shard present once, all given the same inputs,

@@ -11,6 +11,8 @@ from pathlib import Path
 import proctor
 from proctor import sandbox
 from proctor.grading.exercise import Source, grade_exercise, runner_source, safe_source
+from proctor.grading.plan import annotate, ids_to_grade
+from proctor.library.plans import InterviewPlan
 from proctor.library.spec import ExerciseDir, Library, SpecError
 from proctor.report.model import ExerciseResult, Report
 from proctor.submission.intake import IntakeError, open_submission
@@ -94,19 +96,23 @@ def environment(unsafe: bool) -> dict:
 
 def grade_submission(path: Path, library: Library, exercise_ids: list[str] | None,
                      unsafe: bool, hidden: bool = True, seed: int | None = None,
-                     progress: Callable[[str], None] | None = None) -> Report:
-    """Grade one submission; raises IntakeError only when nothing at all can be read."""
-    single = exercise_ids[0] if exercise_ids and len(exercise_ids) == 1 else None
+                     progress: Callable[[str], None] | None = None,
+                     plan: InterviewPlan | None = None) -> Report:
+    """Grade one submission (as ``plan``: its exercises and weights, when given); raises
+    IntakeError only when nothing at all can be read."""
+    ids = ids_to_grade(plan, exercise_ids, library)
+    single = ids[0] if exercise_ids and len(ids) == 1 else None
     sub = open_submission(path, single)
     try:
-        ids = exercise_ids or library.ids()
         results: list[ExerciseResult] = []
         for ex_id in ids:
             if progress:
                 progress(f"{sub.name}: {ex_id}")
             results.append(_grade_one(library, ex_id, sub, unsafe, hidden, seed))
-        return Report({"name": sub.name, "sha256": sub.sha256}, results,
-                      environment(unsafe), list(sub.problems))
+        report = Report({"name": sub.name, "sha256": sub.sha256}, results,
+                        environment(unsafe), list(sub.problems))
+        annotate(report, path, sub, library, plan)
+        return report
     finally:
         sub.close()
 

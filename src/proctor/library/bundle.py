@@ -2,7 +2,10 @@
 
 Layout of ``proctor bundle OUT``::
 
-    README.md                    rules, suggested times, how to check and submit
+    README.md                    rules, suggested times, how to check and submit (with a
+                                 plan: its title, time box and instructions)
+    bundle.json                  the manifest: plan, exercises, proctor version and the
+                                 content hash of every other file (``content_hash``)
     notebooks/<id>.ipynb         starter notebooks (rendered from exercises/<id>/)
     exercises/<id>/...           the public spec, prompt, starter, public checks, data,
                                  baseline models (what ``check()`` runs against)
@@ -12,28 +15,31 @@ Layout of ``proctor bundle OUT``::
 Built only from the public tree (``exercises/``); ``graders/`` and
 ``reference_solutions/`` are never copied from, which is the leak barrier.  After
 writing, :func:`audit` scans every byte of the result for hidden material anyway
-(whole hidden files, hidden seeds, hidden check names and docstrings, distinctive
-lines of reference solutions) and the build fails if it finds any.
+(``proctor.library.audit``: whole hidden files, hidden seeds, hidden check names and
+docstrings, distinctive lines of reference solutions) and the build fails if it finds any.
 """
 
 from __future__ import annotations
 
-import ast
-import hashlib
 import json
-import re
 import shutil
-from dataclasses import dataclass, field
+import tempfile
 from pathlib import Path
 
+import proctor
+from proctor.digest import tree_sha256
 from proctor.library import notebooks as nbgen
+from proctor.library.audit import HIDDEN_TREES, Needles, audit, hidden_needles
+from proctor.library.plans import InterviewPlan
 from proctor.library.spec import ExerciseDir, Library, SpecError
 from proctor.templating import templates
 
+__all__ = ["build", "audit", "hidden_needles", "Needles", "LeakError", "HIDDEN_TREES",
+           "MANIFEST", "content_hash", "read_manifest", "expected_hash"]
+
 _SKIP = shutil.ignore_patterns("__pycache__", "*.pyc", ".*")
-HIDDEN_TREES = ("graders", "reference_solutions")
-MIN_LINE = 24        # shorter lines are too common to call a leak
-MIN_DOC_LINE = 16
+MANIFEST = "bundle.json"
+SCHEMA = "proctor.bundle/1"
 
 
 class LeakError(RuntimeError):
@@ -41,14 +47,18 @@ class LeakError(RuntimeError):
 
 
 def build(library: Library, out: Path, ids: list[str] | None = None,
-          check_leaks: bool = True) -> list[Path]:
-    """Write the bundle to ``out`` (which must not exist or be empty); return its files."""
+          check_leaks: bool = True, plan: InterviewPlan | None = None) -> list[Path]:
+    """Write the bundle to ``out`` (which must not exist or be empty); return its files.
+    With a ``plan``: only its exercises and material, its time box in the README."""
     out = Path(out)
+    if plan is not None and ids:
+        raise SpecError("a plan's bundle holds the plan's exercises: give a plan or "
+                        "exercise ids, not both")
     if out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out}: exists and is not empty")
     existed = out.exists()
     try:
-        return _write(library, out, ids, check_leaks)
+        return _write(library, out, ids, check_leaks, plan)
     except BaseException:
         if existed:  # it was empty: leave it empty
             for p in out.iterdir():
@@ -62,24 +72,38 @@ def build(library: Library, out: Path, ids: list[str] | None = None,
 
 
 def _write(library: Library, out: Path, ids: list[str] | None,
-           check_leaks: bool) -> list[Path]:
-    exercises = [library.get(i) for i in (ids or library.ids())]
+           check_leaks: bool, plan: InterviewPlan | None) -> list[Path]:
+    if plan is not None:
+        rows = [_row(i.exercise, i.points, i.minutes) for i in plan.items]
+        exercises = [i.exercise for i in plan.items]
+    else:
+        exercises = [library.get(i) for i in (ids or library.ids())]
+        rows = [_row(ex) for ex in exercises]
+    skip = _SKIP
+    if plan is not None and not plan.spec.material.public_checks:
+        skip = shutil.ignore_patterns("__pycache__", "*.pyc", ".*", "checks.py")
     (out / "notebooks").mkdir(parents=True, exist_ok=True)
     (out / "artifacts").mkdir(exist_ok=True)
     for ex in exercises:
         _refuse_escaping_links(ex.public_dir)
         (out / "notebooks" / f"{ex.id}.ipynb").write_text(nbgen.render(ex))
-        shutil.copytree(ex.public_dir, out / "exercises" / ex.id, ignore=_SKIP)
+        shutil.copytree(ex.public_dir, out / "exercises" / ex.id, ignore=skip)
         (out / "artifacts" / ex.id).mkdir(exist_ok=True)
     shared = library.root / "exercises" / "_shared"
-    if shared.is_dir():
+    if shared.is_dir() and (plan is None or plan.ships_shared()):
         _refuse_escaping_links(shared)
         shutil.copytree(shared, out / "exercises" / "_shared", ignore=_SKIP)
     readme = templates("proctor.library", html=False).get_template("candidate_README.md.j2").render(
-        exercises=[_row(ex) for ex in exercises],
-        total_points=sum(ex.spec.points for ex in exercises),
-        total_minutes=sum(ex.spec.suggested_minutes for ex in exercises))
+        exercises=rows, plan=plan.spec if plan is not None else None,
+        time_box=_duration(plan.spec.minutes) if plan is not None else None,
+        public_checks=plan is None or plan.spec.material.public_checks,
+        total_points=sum(float(r["points"]) for r in rows),
+        total_minutes=sum(r["minutes"] for r in rows))
     (out / "README.md").write_text(readme)
+    manifest = {"schema": SCHEMA, "plan": plan.summary() if plan is not None else None,
+                "exercises": [ex.id for ex in exercises], "proctor": proctor.__version__,
+                "sha256": content_hash(out)}
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     files = sorted(p for p in out.rglob("*") if p.is_file())
     if check_leaks:
         leaks = audit(out, library)
@@ -89,13 +113,43 @@ def _write(library: Library, out: Path, ids: list[str] | None,
     return files
 
 
-def _row(ex: ExerciseDir) -> dict:
+def _row(ex: ExerciseDir, points: float | None = None, minutes: int | None = None) -> dict:
     s = ex.spec
     deliver = (", ".join(f"`artifacts/{s.id}/{a}`" for a in s.artifacts)
                if s.kind == "artifact" else f"`notebooks/{s.id}.ipynb`")
     return {"id": s.id, "title": s.title, "track": s.track, "kind": s.kind,
-            "points": f"{s.points:g}", "minutes": s.suggested_minutes,
+            "points": f"{s.points if points is None else points:g}",
+            "minutes": s.suggested_minutes if minutes is None else minutes,
             "time_limit": f"{s.limits.time_limit_s:g}", "deliver": deliver}
+
+
+def _duration(minutes: int) -> str:
+    return f"{minutes // 60} hours" if minutes >= 120 and minutes % 60 == 0 else \
+        f"{minutes} minutes"
+
+
+def content_hash(root: Path) -> str:
+    """The bundle's identity: every file but the manifest, by path and content (a
+    candidate's work folder that started from it hashes differently, of course)."""
+    root = Path(root)
+    return tree_sha256(root, keep=lambda p: p != root / MANIFEST)
+
+
+def read_manifest(root: Path) -> dict | None:
+    """``bundle.json`` of a bundle (or of a work folder seeded from one), if readable."""
+    try:
+        data = json.loads((Path(root) / MANIFEST).read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def expected_hash(library: Library, plan: InterviewPlan | None) -> str:
+    """The content hash a bundle of ``plan`` built from this library has (built into a
+    temporary folder, without the audit: nothing leaves this function but the hash)."""
+    with tempfile.TemporaryDirectory(prefix="proctor-bundle-") as tmp:
+        build(library, Path(tmp) / "b", check_leaks=False, plan=plan)
+        return content_hash(Path(tmp) / "b")
 
 
 def _refuse_escaping_links(public: Path) -> None:
@@ -106,170 +160,3 @@ def _refuse_escaping_links(public: Path) -> None:
             if not target.is_relative_to(public.resolve()):
                 raise LeakError(f"{p}: symlink to {target} leaves {public}; "
                                 "copy public files in instead")
-
-
-# -- the leak audit --------------------------------------------------------------------
-
-@dataclass
-class Needles:
-    """Byte patterns that must never appear in anything a candidate receives."""
-
-    digests: dict[str, str] = field(default_factory=dict)      # sha256 -> hidden file
-    seeds: dict[str, str] = field(default_factory=dict)        # seed text -> seed file
-    check_ids: dict[str, str] = field(default_factory=dict)    # hidden check name -> file
-    helpers: dict[str, str] = field(default_factory=dict)      # other def names -> file
-    lines: dict[str, str] = field(default_factory=dict)        # distinctive text -> file
-
-
-def _text(path: Path) -> str | None:
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    if b"\0" in data[:8192]:
-        return None
-    return data.decode("utf-8", "replace")
-
-
-def _public_text(library: Library) -> str:
-    """All text of the public tree: what is here is public by the author's choice."""
-    base = library.root / "exercises"
-    return "\n".join(t for p in sorted(base.rglob("*"))
-                     if p.is_file() and (t := _text(p)) is not None)
-
-
-def _public_digests(library: Library) -> set[str]:
-    return {hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in (library.root / "exercises").rglob("*") if p.is_file()}
-
-
-def _docstrings(tree: ast.AST) -> list[str]:
-    out = []
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            doc = ast.get_docstring(node, clean=True)
-            if doc:
-                out += [s.strip() for s in doc.splitlines()]
-    return out
-
-
-def hidden_needles(library: Library) -> Needles:
-    """Everything hidden, as patterns: read from graders/ and reference_solutions/ only
-    to compare against, never to copy."""
-    n = Needles()
-    public = _public_text(library)
-    budgets = set()
-    for ex_id in library.ids():  # an exercise that does not load has no public budgets
-        try:
-            budgets.update(library.get(ex_id).spec.budgets)
-        except SpecError:
-            pass
-    public_digests = _public_digests(library)
-    for tree_name in HIDDEN_TREES:
-        tree = library.root / tree_name
-        if not tree.is_dir():
-            continue
-        for p in sorted(tree.rglob("*")):
-            if not p.is_file() or "__pycache__" in p.parts:
-                continue
-            rel = str(p.relative_to(library.root))
-            data = p.read_bytes()
-            digest = hashlib.sha256(data).hexdigest()
-            if data.strip() and digest not in public_digests:
-                n.digests[digest] = rel
-            text = _text(p)
-            if text is None:
-                continue
-            if p.name == "seed.txt" and text.strip():
-                n.seeds[text.strip()] = rel
-            for line in text.splitlines():
-                s = line.strip()
-                if len(s) >= MIN_LINE and s not in public and re.search(r"\w{3}", s):
-                    n.lines[s] = rel
-            if p.suffix != ".py":
-                continue
-            try:
-                mod = ast.parse(text)
-            except SyntaxError:
-                continue
-            for s in _docstrings(mod):
-                if len(s) >= MIN_DOC_LINE and s not in public:
-                    n.lines[s] = rel
-            if tree_name == "graders":
-                for node in mod.body:
-                    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                        continue
-                    if any(_is_check_decorator(d) for d in node.decorator_list):
-                        # a budget may share its latency check's name: budgets are public
-                        if node.name not in budgets:
-                            n.check_ids[node.name] = rel
-                    elif not re.search(rf"\b{re.escape(node.name)}\s*\(", public):
-                        n.helpers[node.name] = rel  # matched as a call or def: name(
-    return n
-
-
-def _is_check_decorator(d: ast.expr) -> bool:
-    f = d.func if isinstance(d, ast.Call) else d
-    return (isinstance(f, ast.Name) and f.id == "check") or (
-        isinstance(f, ast.Attribute) and f.attr == "check")
-
-
-def _views(path: Path, data: bytes) -> list[str]:
-    """Texts to search: the raw bytes, and for a notebook the decoded cell sources."""
-    views = [data.decode("utf-8", "replace")]
-    if path.suffix == ".ipynb":
-        try:
-            nb = json.loads(data)
-            parts = []
-            for c in nb.get("cells", []):
-                src = c.get("source", "")
-                parts.append("".join(src) if isinstance(src, list) else str(src))
-                for o in c.get("outputs", []):
-                    t = o.get("text", "")
-                    parts.append("".join(t) if isinstance(t, list) else str(t))
-            views.append("\n".join(parts))
-        except (ValueError, AttributeError):
-            pass
-    return views
-
-
-def audit(root: Path, library: Library, needles: Needles | None = None,
-          lines: bool = True) -> list[str]:
-    """Every place under ``root`` where hidden material appears ("path: what")."""
-    n = needles or hidden_needles(library)
-    ids = re.compile(r"\b(" + "|".join(map(re.escape, n.check_ids)) + r")\b") \
-        if n.check_ids else None
-    helpers = re.compile(r"\b(" + "|".join(map(re.escape, n.helpers)) + r")\s*\(") \
-        if n.helpers else None
-    seeds = re.compile(r"(?<![0-9])(" + "|".join(map(re.escape, n.seeds)) + r")(?![0-9])") \
-        if n.seeds else None
-    found = []
-    root = Path(root)
-    for p in sorted(root.rglob("*")):
-        if p.is_symlink():
-            found.append(f"{p.relative_to(root)}: is a symlink")
-            continue
-        if not p.is_file():
-            continue
-        rel = p.relative_to(root)
-        data = p.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
-        if digest in n.digests:
-            found.append(f"{rel}: is a copy of {n.digests[digest]}")
-        binary = b"\0" in data[:8192]
-        for view in _views(p, data):
-            if seeds and (m := seeds.search(view)) and (not binary or len(m.group(1)) >= 6):
-                found.append(f"{rel}: contains the hidden seed of {n.seeds[m.group(1)]}")
-            if binary:
-                continue
-            if ids and (m := ids.search(view)):
-                found.append(f"{rel}: names hidden check {m.group(1)!r} "
-                             f"({n.check_ids[m.group(1)]})")
-            if helpers and (m := helpers.search(view)):
-                found.append(f"{rel}: calls hidden helper {m.group(1)!r} "
-                             f"({n.helpers[m.group(1)]})")
-            if lines:
-                for s, src in n.lines.items():
-                    if s in view:
-                        found.append(f"{rel}: contains a line of {src}: {s[:60]!r}")
-    return sorted(set(found))

@@ -19,7 +19,7 @@ def render(report: Report, gradebook: str | None = None,
     """The page; ``gradebook`` is the relative link back to the gradebook (None: no
     link), ``flags`` the similarity flags naming this submission."""
     page = templates("proctor.report").get_template("report.html.j2")
-    return page.render(v=report_view(report, gradebook, flags))
+    return page.render(v=report_view(report, gradebook, flags), r=report.to_dict())
 
 
 def write_html(report: Report, path: Path, gradebook: str | None = None,

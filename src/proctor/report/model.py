@@ -58,10 +58,12 @@ class ExerciseResult:
 
 @dataclass
 class Report:
-    submission: dict[str, str]
+    # name, sha256; the grader's received/graded times; "manifest": the candidate's claims
+    submission: dict[str, Any]
     exercises: list[ExerciseResult]
     environment: dict[str, Any]
     problems: list[str] = field(default_factory=list)
+    plan: dict[str, Any] | None = None  # graded as an interview plan: its weighted score
 
     @property
     def score(self) -> float:
@@ -81,6 +83,7 @@ class Report:
             "environment": self.environment,
             "problems": self.problems,
             "scoring": SCORING,
+            "plan": self.plan,
         }
 
     def write_json(self, path: Path) -> None:

@@ -2,10 +2,15 @@
 
 The zip holds ``notebooks/<id>.ipynb``, ``artifacts/<id>/...`` and a
 ``manifest.json`` (schema ``proctor.submission/1``: every file's size and sha256,
-what each exercise delivers, the warnings).  It is exactly what ``proctor grade``
-accepts: after writing, the zip is re-opened with the grader's own intake
-(``proctor.submission.intake``) and every exercise is resolved the way grading resolves it,
-so a zip that grading would reject is never handed over silently.
+what each exercise delivers, the warnings; and what the submission says of itself: the
+plan and bundle it was made from, the proctor version, the session's start and deadline,
+when it was submitted, whether it is the deadline snapshot, and per notebook when it was
+last changed and whether its code differs from the starter).  The container is the
+candidate's, so the grader reports those as the candidate's claims.
+
+It is exactly what ``proctor grade`` accepts: after writing, the zip is re-opened with the
+grader's own intake (``proctor.submission.intake``) and every exercise is resolved the way
+grading resolves it, so a zip that grading would reject is never handed over silently.
 
 Missing exercises, untouched starters and oversized artifacts are warnings; only
 files that grading would refuse outright (too large, too many) are errors.
@@ -20,15 +25,20 @@ import sys
 import time
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import proctor
+from proctor import clock
+from proctor.library.bundle import read_manifest
 from proctor.library.spec import ExerciseDir, Library
 from proctor.submission import intake
 from proctor.units import BYTE_UNITS
 
 SCHEMA = "proctor.submission/1"
+#: Where a work folder keeps its session (written by proctor.candidate.session).
+SESSION_FILE = ".proctor/session.json"
 ARTIFACT_WARN_BYTES = 50 << 20
 # Stay well clear of the grader's zip-bomb ratio cap: store such files uncompressed.
 _STORE_RATIO = intake.MAX_RATIO / 4
@@ -45,10 +55,11 @@ class Packed:
     exercises: dict[str, dict] = field(default_factory=dict)
 
 
-def pack(bundle: Path, out: Path, library: Library | None) -> int:
+def pack(bundle: Path, out: Path, library: Library | None, deadline_snapshot: bool = False,
+         now: Callable[[], float] = clock.now) -> int:
     """Write the submission zip; print warnings to stderr; 0 on success, 1 on error."""
     bundle, out = Path(bundle), Path(out)
-    result = build(bundle, out, library)
+    result = build(bundle, out, library, deadline_snapshot, now)
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
     for e in result.errors:
@@ -65,7 +76,31 @@ def pack(bundle: Path, out: Path, library: Library | None) -> int:
     return 0
 
 
-def build(bundle: Path, out: Path, library: Library | None) -> Packed:
+def read_session(bundle: Path) -> dict | None:
+    """The work folder's session record, if the container started one."""
+    try:
+        data = json.loads((Path(bundle) / SESSION_FILE).read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def claims(bundle: Path, deadline_snapshot: bool, submitted: float) -> dict:
+    """What the submission says of itself (see the module docstring)."""
+    made_from = read_manifest(bundle) or {}
+    plan = made_from.get("plan") if isinstance(made_from.get("plan"), dict) else {}
+    session = read_session(bundle)
+    keep = ("started", "started_epoch", "deadline", "deadline_epoch", "minutes")
+    return {"plan": plan.get("name"),
+            "bundle": {"sha256": made_from.get("sha256"), "proctor": made_from.get("proctor"),
+                       "plan": plan.get("name")},
+            "session": {k: session.get(k) for k in keep} if session else None,
+            "submitted": clock.iso(submitted), "submitted_epoch": round(submitted, 3),
+            "deadline_snapshot": deadline_snapshot}
+
+
+def build(bundle: Path, out: Path, library: Library | None, deadline_snapshot: bool = False,
+          now: Callable[[], float] = clock.now) -> Packed:
     res = Packed()
     if not (bundle / "notebooks").is_dir():
         res.errors.append(f"{bundle.resolve()}: no notebooks/ folder here; run "
@@ -113,7 +148,8 @@ def build(bundle: Path, out: Path, library: Library | None) -> Packed:
                               "sha256": hashlib.sha256(data).hexdigest()})
             _write(zf, rel, data)
         manifest = {"schema": SCHEMA, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                    "proctor": proctor.__version__, "files": res.files,
+                    "proctor": proctor.__version__,
+                    **claims(bundle, deadline_snapshot, now()), "files": res.files,
                     "exercises": res.exercises, "warnings": res.warnings}
         _write(zf, "manifest.json", (json.dumps(manifest, indent=2) + "\n").encode())
     problem = verify(tmp, library, res.files)
@@ -162,9 +198,11 @@ def _check_exercises(bundle: Path, library: Library, kept: set[str], res: Packed
                 res.warnings.append(f"{ex.id}: {nb_rel} is missing; the interviewer reads it "
                                     "to see how you built the artifact")
         else:
+            info["notebook_modified"] = clock.iso((bundle / nb_rel).stat().st_mtime)
             try:
                 cells = code_cells(read_notebook(bundle / nb_rel))
                 starter = code_cells(_parse(nbgen.render(ex)))
+                info["changed_from_starter"] = cells != starter
                 if ex.spec.kind == "code" and cells == starter:
                     status = "untouched starter"
                     res.warnings.append(f"{ex.id}: {nb_rel} is the unchanged starter "
