@@ -15,17 +15,24 @@ from proctor.library.spec import Library
 from proctor.report.gradebook import write_gradebook
 from proctor.report.html import write_html
 from proctor.report.model import ExerciseResult, Report
-from proctor.submission.intake import IntakeError
+from proctor.submission.intake import IntakeError, submission_sha256
 
 
 def _all_errors(path: Path, library: Library, ids: list[str] | None, unsafe: bool,
-                why: str) -> Report:
+                why: str, sha256: str) -> Report:
     exercises = []
     for ex_id in ids or library.ids():
         ex = library.get(ex_id)
         exercises.append(ExerciseResult(ex_id, ex.spec.title, "error", 0.0,
                                         float(ex.spec.points), message=why))
-    return Report({"name": path.stem, "sha256": ""}, exercises, environment(unsafe), [why])
+    return Report({"name": path.stem, "sha256": sha256}, exercises, environment(unsafe), [why])
+
+
+def _sha256_or_empty(path: Path) -> str:
+    try:
+        return submission_sha256(path)
+    except OSError:
+        return ""
 
 
 def grade_one(path: Path, library: Library, out: Path, ids: list[str] | None,
@@ -35,12 +42,12 @@ def grade_one(path: Path, library: Library, out: Path, ids: list[str] | None,
         report = grade_submission(path, library, ids, unsafe,
                                   progress=lambda m: print(f"  grading {m}", file=sys.stderr))
     except IntakeError as exc:
-        report = _all_errors(path, library, ids, unsafe, str(exc))
+        report = _all_errors(path, library, ids, unsafe, str(exc), exc.sha256)
     except Exception as exc:  # a harness bug: this submission's report says so, the rest go on
         print(f"proctor: harness error grading {path}:\n{traceback.format_exc()}", file=sys.stderr)
         report = _all_errors(path, library, ids, unsafe,
                              f"harness error (not the submission's fault): "
-                             f"{type(exc).__name__}: {exc}")
+                             f"{type(exc).__name__}: {exc}", _sha256_or_empty(path))
         report.environment["harness_error"] = True
     report.environment["grading_seconds"] = round(time.monotonic() - t0, 2)
     dest = out / name
