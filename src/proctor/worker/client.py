@@ -18,8 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from proctor import sandbox
+from proctor.paths import import_root
 from proctor.worker import codec
 
+# The worker's entry point: the engine's root first on sys.path, then the server as
+# ``__main__`` (as ``python -m proctor.worker.server`` would), with argv = [file, fds...].
+_BOOT = ("import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); "
+         "runpy.run_module('proctor.worker.server', run_name='__main__', alter_sys=True)")
 OUTPUT_CAP = 64 << 10
 # Replies are results, not data sets: a cap well under MAX_FRAME bounds the grader's memory.
 MAX_REPLY = 256 << 20
@@ -121,8 +126,11 @@ class WorkerClient:
         for fd in (to_w_w, from_w_w):
             _widen(fd)
         out_r, out_w = os.pipe()
-        # -u: candidate output reaches the report even though workers end by SIGKILL
-        argv = [sys.executable, "-I", "-u", "-m", "proctor.worker.server",
+        # -u: candidate output reaches the report even though workers end by SIGKILL.
+        # -I ignores PYTHONPATH, so the worker is told where *this* engine lives (the
+        # sandbox binds it read-only at the same path): otherwise a checkout other than
+        # the installed one would run the installed engine's worker, or none at all.
+        argv = [sys.executable, "-I", "-u", "-c", _BOOT, str(import_root()),
                 str(to_w_r), str(from_w_w)]
         spec = sandbox.SandboxSpec(
             ro_binds=list(self.config.ro_binds), env=dict(self.config.env),
