@@ -459,10 +459,16 @@ def test_a_hopelessly_slow_run_is_stopped_at_the_ceiling() -> None:
 
 
 def test_blocks_are_sized_by_both_sides() -> None:
-    # a slow candidate gets fewer calls per block, so a block stays short
-    fast = _measure(*_fake(1.5), budget=1.0).measured["calls_per_block"]
-    slow = _measure(*_fake(12.0), budget=1.0).measured["calls_per_block"]
-    assert fast > slow >= 2
+    # a slow candidate gets fewer calls per block, so a block stays short ...
+    plan = Plan(min_ref_block_s=0.0)
+    fast = _measure(*_fake(1.5), budget=1.0, plan=plan).measured["calls_per_block"]
+    slow = _measure(*_fake(12.0), budget=1.0, plan=plan).measured["calls_per_block"]
+    assert fast > slow >= Plan().min_calls_per_block == 2
+    # ... but never less than min_ref_block_s of the reference (1 ms a call here) ...
+    assert _measure(*_fake(12.0), budget=1.0).measured["calls_per_block"] == 60
+    # ... nor more inputs than max_block_bytes (8 float64 a call here)
+    few = _measure(*_fake(1.5), budget=1.0, plan=Plan(max_block_bytes=64 * 10))
+    assert few.measured["calls_per_block"] == 10
 
 
 def test_noisy_but_clear_cases_decide_the_same_way_every_time() -> None:

@@ -93,6 +93,16 @@ class _Side:
         return self.client.dead_reason
 
 
+def _array_bytes(value: Any) -> int:
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, (list, tuple)):
+        return sum(_array_bytes(v) for v in value)
+    if isinstance(value, dict):
+        return sum(_array_bytes(v) for v in value.values())
+    return 0
+
+
 class Blocks:
     """Runs the blocks of one latency check on a candidate and a reference worker.
 
@@ -133,6 +143,7 @@ class Blocks:
         self.clocks, self.core = clocks, core
         self.serial = 0
         self.seen_inputs: set[bytes] = set()
+        self.bytes_per_call = 0                  # of the arrays in the last fresh input
         self.ref_per_call: list[float] = []      # the reference's cost per call, per block
         self.stage_share: list[float] = []
         self.stray: set[int] = set()
@@ -215,6 +226,7 @@ class Blocks:
                     f"make_args for {self.function} returned an input it had returned "
                     "before; every timed call needs a fresh input (draw it from the rng)")
             self.seen_inputs.add(digest)
+            self.bytes_per_call = _array_bytes(args)
             calls.append([args, {}])
         return calls
 

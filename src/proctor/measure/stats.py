@@ -24,7 +24,8 @@ class Plan:
     cap_min_blocks: int = 3        # ... from this many blocks on (CPU clock only)
     cap_far_blocks: int = 2        # ... and beyond the far factor, from this many on
     target_block_s: float = 0.06   # CPU time of one block, both sides together
-    min_ref_block_s: float = 0.02  # ... and at least this much of the reference's
+    min_ref_block_s: float = 0.06  # ... and at least this much of the reference's
+    max_block_bytes: int = 64 << 20  # ... but no more inputs than this per side
     min_calls_per_block: int = 2   # ABBA inside every block
     max_calls_per_block: int = 128
     confidence: float = 0.99       # of the interval, at every look
