@@ -246,6 +246,7 @@ def _warm_up(blocks: Blocks, tally: _Tally, plan: Plan) -> None:
 def _calls_per_block(cand: float, ref: float, plan: Plan, most: int) -> int:
     want = max(plan.target_block_s / max(cand + ref, 1e-7),
                plan.min_ref_block_s / max(ref, 1e-7))
+    want = min(want, plan.max_block_s / max(cand + ref, 1e-7))   # a very slow candidate
     return int(max(plan.min_calls_per_block,
                    min(plan.max_calls_per_block, most, round(want))))
 

@@ -26,8 +26,9 @@ class Plan:
     target_block_s: float = 0.06   # CPU time of one block, both sides together
     min_ref_block_s: float = 0.06  # ... and at least this much of the reference's
     max_block_bytes: int = 64 << 20  # ... but no more inputs than this per side
+    max_block_s: float = 1.0       # ... nor more CPU time than this, both sides together
     min_calls_per_block: int = 2   # ABBA inside every block
-    max_calls_per_block: int = 128
+    max_calls_per_block: int = 64
     confidence: float = 0.99       # of the interval, at every look
     drift: float = 0.02            # relative allowance for run-to-run drift of the ratio
     precision: float = 0.2         # a decided ratio is measured on until its interval is

@@ -98,23 +98,34 @@ def describe(value: Any, keep: list) -> Any:
 
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3          # glibc mallopt parameters
+_PR_SET_THP_DISABLE = 41
 _HEAP_BELOW = 32 << 20                                   # glibc's largest mmap threshold
 _KEEP = 1 << 30
 
 
 def allocator(timing: bool) -> bool:
-    """Timing mode for glibc's malloc: blocks below 32 MiB come from the heap, and freed
-    heap is kept (no trimming), so that a block's many staged inputs and held results
-    are reused by the next block as a long-lived process reuses its memory, instead of
-    being returned to the kernel and faulted in again (about 2 us per 4 KiB page: more
-    than small timed functions' own work, and charged to the worker).  Off again after
-    the measurement: defaults restored and freed memory returned, so that memory budgets
-    see what a function allocates.  False where there is no glibc mallopt (musl: no-op)."""
+    """Timing mode for the worker's memory, on for the length of a latency measurement:
+
+    * glibc malloc: blocks below 32 MiB come from the heap, and freed heap is kept (no
+      trimming), so that a block's many staged inputs and held results are reused by the
+      next block as a long-lived process reuses its memory, instead of being returned to
+      the kernel and faulted in again (a page fault per 4 KiB: more than small timed
+      functions' own work, and charged to the worker);
+    * no transparent huge pages (``PR_SET_THP_DISABLE``): numpy asks for them for arrays
+      of 4 MiB and more, and whether a reused heap chunk got them depends on where it
+      landed, so the same code ran at two speeds, 12 or 17 ms a call of ``mask_iou``,
+      for whole stretches of a measurement.
+
+    Off again after the measurement: defaults restored and freed memory returned, so that
+    memory budgets see what a function allocates.  False where there is no glibc (musl:
+    mallopt is a no-op)."""
     try:
         import ctypes
 
         libc = ctypes.CDLL(None)
+        libc.prctl(_PR_SET_THP_DISABLE, 1 if timing else 0, 0, 0, 0)
         if timing:
+            libc.malloc_trim(0)   # free memory faulted in before (huge pages too) goes back
             ok = libc.mallopt(_M_MMAP_THRESHOLD, _HEAP_BELOW) and libc.mallopt(
                 _M_TRIM_THRESHOLD, _KEEP)
         else:
