@@ -488,6 +488,27 @@ def test_repeated_inputs_are_refused() -> None:
         _measure(*_fake(1.0), budget=1.0, make=lambda rng: (np.zeros(4),))
 
 
+def test_an_input_drawn_again_is_replaced_not_timed() -> None:
+    """A small input space (here 40 inputs) repeats by chance: redrawn, never timed twice."""
+    seen: list[bytes] = []
+
+    def result(x):
+        seen.append(x.tobytes())
+        return float(np.sum(x))
+
+    draws = []
+
+    def make(rng):
+        draws.append(1)
+        return (np.full(4, float(rng.integers(40))),)
+
+    cand, ref = _fake(0.5, result=result)
+    out = _measure(cand, ref, budget=1.0, plan=Plan(max_calls_per_block=2), make=make)
+    assert out.status == "pass"
+    assert len(seen) == len(set(seen)) >= 18          # the candidate saw each input once
+    assert len(draws) > len(seen)                      # ... some were drawn again
+
+
 def test_non_plain_result_during_timing_fails() -> None:
     cand, ref = _fake(0.5, result=lambda x: {codec.HANDLE_KEY: 1, "type": "Lazy"})
     with pytest.raises(AssertionError, match="not plain data"):

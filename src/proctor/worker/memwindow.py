@@ -79,27 +79,22 @@ class Window:
             self.fd = -1
 
 
-ALIGN = 64   # each staged array starts on a cache line
-
-
-def split(calls: Any) -> tuple[Any, list, int]:
-    """``calls`` with every array replaced by a slot (its offset in one buffer, dtype,
-    shape), the arrays (C-contiguous, little-endian) in slot order, and the buffer's size.
-    Containers keep their types: the codec decides how they cross."""
+def split(calls: Any) -> tuple[Any, list]:
+    """``calls`` with every array replaced by a slot (its index, dtype, shape), and the
+    arrays (C-contiguous, little-endian) in slot order.  Containers keep their types: the
+    codec decides how they cross."""
     import numpy as np
 
     arrays: list = []
-    size = [0]
 
     def walk(v: Any) -> Any:
         if isinstance(v, np.ndarray) and v.dtype.kind != "O" and v.dtype.fields is None:
             a = np.ascontiguousarray(v, dtype=v.dtype.newbyteorder("<")
                                      if v.dtype.byteorder == ">" else v.dtype)
             if a.dtype.str in codec.ALLOWED_DTYPES:
-                at = size[0]
-                size[0] = at + -(-a.nbytes // ALIGN) * ALIGN
-                arrays.append((at, a))
-                return {SLOT_KEY: at, "dtype": a.dtype.str, "shape": list(a.shape)}
+                arrays.append(a)
+                return {SLOT_KEY: len(arrays) - 1, "dtype": a.dtype.str,
+                        "shape": list(a.shape)}
             return v                                   # the codec refuses it
         if isinstance(v, dict):
             return {k: walk(x) for k, x in v.items()}
@@ -109,18 +104,20 @@ def split(calls: Any) -> tuple[Any, list, int]:
             return tuple(walk(x) for x in v)
         return v
 
-    return walk(calls), arrays, size[0]
+    return walk(calls), arrays
 
 
-def fill(window: Window, where: Any, arrays: list, size: int) -> None:
-    """Write each staged array at its offset in the buffer the worker allocated (after
-    checking that the worker answered ``[address, size]`` of a buffer of that size)."""
-    if (not isinstance(where, list) or len(where) != 2
-            or not all(type(x) is int and x >= 0 for x in where) or where[1] != size):
-        raise StagingError(f"the worker answered a bad buffer for the inputs: {where!r}"[:200])
-    for at, arr in arrays:
+def fill(window: Window, where: Any, arrays: list) -> None:
+    """Write each staged array where the worker allocated it (after checking that the
+    worker answered one ``[address, nbytes]`` per array, of the right size)."""
+    if not isinstance(where, list) or len(where) != len(arrays):
+        raise StagingError("the worker did not answer one address per staged array")
+    for slot, arr in zip(where, arrays, strict=True):
+        if (not isinstance(slot, list) or len(slot) != 2
+                or not all(type(x) is int and x >= 0 for x in slot) or slot[1] != arr.nbytes):
+            raise StagingError(f"the worker answered a bad address for an input: {slot!r}"[:200])
         if arr.nbytes:
-            window.write(where[0] + at, memoryview(arr).cast("B"))
+            window.write(slot[0], memoryview(arr).cast("B"))
 
 
 def gather(value: Any, window: Window, cap: int) -> Any:

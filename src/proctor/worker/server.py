@@ -135,7 +135,7 @@ class Worker:
             codec.write_frame(out, {"ok": {n: callable(self.ns.get(n)) for n in msg["names"]}})
         elif op == "stage":
             if msg.get("mem"):  # arrays as slots: the grader writes them into memory
-                calls, where = staging.allocate(msg["calls"], msg["bytes"])
+                calls, where = staging.allocate(msg["calls"])
                 self.staged[msg["key"]] = calls
                 codec.write_frame(out, {"ok": where})
             else:

@@ -3,7 +3,7 @@
 Latency is the CPU time of each worker's whole tree (proctor.measure), so whatever a
 worker spends moving inputs in and results out is charged to it: through the pipe that is
 several copies per array (decode, encode, frame, pipe), and it pulls every ratio towards 1
-when the work is small next to its data (docs/measurement.md, "Staging").  Here the
+when the work is small next to its data (docs/measurement.md, "The boundary").  Here the
 *grader* moves the bytes, in its own CPU time, through the worker's ``/proc/<pid>/mem``:
 
 * staging: the stage message carries each array as a slot (dtype, shape); the worker
@@ -40,14 +40,14 @@ MEM_KEY = "__proctor_mem__"     # run reply: an array left in the worker's memor
 # -- worker side ----------------------------------------------------------------------
 
 
-def allocate(calls: Any, nbytes: int) -> tuple[Any, list[int]]:
-    """Replace every slot in ``calls`` with an array in one fresh ``nbytes`` buffer (each
-    slot says its offset, laid out by the grader); returns the calls and ``[address,
-    nbytes]`` of the buffer for the grader to fill.  The arrays are ordinary, writable
-    numpy arrays (views of the buffer)."""
+def allocate(calls: Any) -> tuple[Any, list[list[int]]]:
+    """Replace every slot in ``calls`` with a fresh array; returns the calls and, in slot
+    order, ``[address, nbytes]`` of each array for the grader to fill.  The arrays are
+    ordinary, writable numpy arrays, each its own allocation (one buffer for all of a
+    message's inputs fragmented the heap: the results' memory was faulted in again)."""
     import numpy as np
 
-    buf = np.empty(int(nbytes), np.uint8)
+    where: list[list[int]] = []
     dtypes: dict[str, Any] = {}
 
     def walk(v: Any) -> Any:
@@ -59,7 +59,11 @@ def allocate(calls: Any, nbytes: int) -> tuple[Any, list[int]]:
                     if name not in codec.ALLOWED_DTYPES:
                         raise codec.CodecError(f"array dtype {name!r} is not allowed")
                     dtype = dtypes[name] = np.dtype(name)
-                return np.ndarray(tuple(v["shape"]), dtype, buf, int(v[SLOT_KEY]))
+                if v[SLOT_KEY] != len(where):
+                    raise codec.CodecError("stage slots out of order")
+                arr = np.empty(tuple(v["shape"]), dtype)
+                where.append([arr.ctypes.data, arr.nbytes])
+                return arr
             return {k: walk(x) for k, x in v.items()}
         if type(v) is list:
             return [walk(x) for x in v]
@@ -67,7 +71,7 @@ def allocate(calls: Any, nbytes: int) -> tuple[Any, list[int]]:
             return tuple(walk(x) for x in v)
         return v
 
-    return walk(calls), [buf.__array_interface__["data"][0], buf.nbytes]
+    return walk(calls), where
 
 
 def describe(value: Any, keep: list) -> Any:
@@ -98,23 +102,19 @@ def describe(value: Any, keep: list) -> Any:
 
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3          # glibc mallopt parameters
-_PR_SET_THP_DISABLE = 41
 _HEAP_BELOW = 32 << 20                                   # glibc's largest mmap threshold
 _KEEP = 1 << 30
 
 
 def allocator(timing: bool) -> bool:
-    """Timing mode for the worker's memory, on for the length of a latency measurement:
-
-    * glibc malloc: blocks below 32 MiB come from the heap, and freed heap is kept (no
-      trimming), so that a block's many staged inputs and held results are reused by the
-      next block as a long-lived process reuses its memory, instead of being returned to
-      the kernel and faulted in again (a page fault per 4 KiB: more than small timed
-      functions' own work, and charged to the worker);
-    * no transparent huge pages (``PR_SET_THP_DISABLE``): numpy asks for them for arrays
-      of 4 MiB and more, and whether a reused heap chunk got them depends on where it
-      landed, so the same code ran at two speeds, 12 or 17 ms a call of ``mask_iou``,
-      for whole stretches of a measurement.
+    """Timing mode for glibc's malloc, on for the length of a latency measurement: blocks
+    below 32 MiB come from the heap, and freed heap is kept (no trimming), so that a
+    block's many staged inputs and held results are reused by the next block as a
+    long-lived process reuses its memory, instead of being returned to the kernel and
+    faulted in again (a page fault per 4 KiB: more than small timed functions' own work,
+    and charged to the worker).  Memory freed before is returned first.  (Workers also
+    run with ``glibc.malloc.hugetlb=1``, proctor.worker.config: huge pages for all of the
+    heap, so that none of it runs at another speed.)
 
     Off again after the measurement: defaults restored and freed memory returned, so that
     memory budgets see what a function allocates.  False where there is no glibc (musl:
@@ -123,7 +123,6 @@ def allocator(timing: bool) -> bool:
         import ctypes
 
         libc = ctypes.CDLL(None)
-        libc.prctl(_PR_SET_THP_DISABLE, 1 if timing else 0, 0, 0, 0)
         if timing:
             libc.malloc_trim(0)   # free memory faulted in before (huge pages too) goes back
             ok = libc.mallopt(_M_MMAP_THRESHOLD, _HEAP_BELOW) and libc.mallopt(
