@@ -147,6 +147,7 @@ class Blocks:
         self.bytes_per_call = 0                  # of the arrays in the last fresh input
         self.ref_per_call: list[float] = []      # the reference's cost per call, per block
         self.stage_share: list[float] = []
+        self.staging_cpu = 0.0
         self.stray: set[int] = set()
         self.spent = 0.0                         # CPU (or wall) seconds of both sides so far
         self.null = plan.boundary and clocks is not None
@@ -166,16 +167,12 @@ class Blocks:
 
     def run(self, k: int) -> Block:
         """One block of k calls per side (two halves in ABBA order when k >= 2; a single
-        call alternates CR / RC across blocks)."""
+        call alternates CR / RC across blocks); each half is staged right before it runs,
+        so that every run finds its inputs as recently written as any other run does."""
         self.serial += 1
         halves = [self._fresh_calls(k - k // 2)] + ([self._fresh_calls(k // 2)] if k > 1 else [])
         keys = [f"b{self.serial}h{i}" for i in range(len(halves))]
-        # stage everything before the first run (timed only to report its share)
-        at_stage = self._cpu_now()
-        for side in ("c", "r"):
-            for key, calls in zip(keys, halves, strict=True):
-                self.sides[side].stage(key, calls, self.call_timeout)
-        staged = self._cpu_now()
+        self.staging_cpu = 0.0
         wall, outs = self._run_abba(keys, halves)
         now = self._cpu_now()
         self.stray.update(stray_threads(self.candidate, self.core))
@@ -187,7 +184,7 @@ class Blocks:
             # staging, both runs, and whatever ran in between (threads, children,
             # clean-up after the reply) -- so there is nowhere to hide work
             t = {side: max(now[side] - self.last[side], 1e-9) for side in ("c", "r")}
-            self.stage_share.append((staged["r"] - at_stage["r"]) / t["r"])
+            self.stage_share.append(self.staging_cpu / t["r"])
         self.last = now
         boundary = self._null_block(halves) if self.null else 0.0
         self.spent += t["c"] + t["r"] + boundary
@@ -203,7 +200,6 @@ class Blocks:
         keys = [f"n{self.serial}h{i}" for i in range(len(halves))]
         for key, calls in zip(keys, halves, strict=True):
             self.sides["r"].stage(key, calls, self.call_timeout)
-        for key, calls in zip(keys, halves, strict=True):
             self.sides["r"].send_run(key, self.function, null=True)
             reply = self.reference.receive(self.call_timeout * len(calls))
             if not isinstance(reply.get("ok"), list):
@@ -248,6 +244,12 @@ class Blocks:
         outs: dict[str, list] = {"c": [], "r": []}
         for side, h in order:
             n_calls = len(halves[h])
+            if side == "r" and self.clocks is not None:   # its share is reported
+                before = self.clocks[1].read()
+                self.sides[side].stage(keys[h], halves[h], self.call_timeout)
+                self.staging_cpu += self.clocks[1].read() - before
+            else:
+                self.sides[side].stage(keys[h], halves[h], self.call_timeout)
             start_cpu = self.clocks[0].read() if side == "c" and self.clocks else None
             t0 = time.perf_counter()
             self.sides[side].send_run(keys[h], self.function)

@@ -81,7 +81,7 @@ class Worker:
         self.handles: dict[int, Any] = {}
         self.staged: dict[str, list] = {}
         self.held: list = []     # the last timed results, until the grader has read them
-        self.last_results: list = []
+        self.last_result: Any = None   # what a null run answers again
 
     def plain(self, value: Any, depth: int = 0) -> Any:
         """Convert a result to plain data; anything else becomes a handle."""
@@ -152,28 +152,36 @@ class Worker:
                                                "message": f"unknown op {op!r}", "traceback": ""}})
 
     def _run(self, msg: dict, out: Any) -> None:
-        """A timed run of staged calls: the target is resolved once, then only the calls;
-        with ``mem``, result arrays stay here for the grader to read (proctor.worker.staging).
+        """A timed run of staged calls: the target is resolved once, then only the calls.
 
-        ``null`` (sent to the reference's worker only) calls nothing and answers the
-        previous run's results again: the boundary's cost alone, which the grader
-        subtracts from both sides (docs/measurement.md, "The boundary")."""
+        With ``mem`` (proctor.worker.staging), each result is described and encoded right
+        after its call and then let go, as a loop in a notebook lets it go: only its arrays
+        stay, for the grader to read.  ``null`` (sent to the reference's worker only) calls
+        nothing and encodes the previous run's last result once per call: the boundary's
+        cost alone, which the grader takes off both sides (docs/measurement.md,
+        "The boundary")."""
         calls = self.staged.pop(msg["key"])
-        if msg.get("null"):
-            last = self.last_results or [None]
-            results = [last[i % len(last)] for i in range(len(calls))]
-        else:
+        null = bool(msg.get("null"))
+        if not null:
             fn = self.resolve(msg["target"])
             if msg.get("method"):
                 fn = getattr(fn, msg["method"])
-            results = [fn(*a, **k) for a, k in calls]
-            self.last_results = results
-        if msg.get("mem"):
-            self.held = []
-            reply = [staging.describe(self.plain(r), self.held) for r in results]
-        else:
-            reply = [self.plain(r) for r in results]
-        codec.write_frame(out, {"ok": reply})
+        if not msg.get("mem"):
+            results = [self.last_result] * len(calls) if null else [fn(*a, **k)
+                                                                   for a, k in calls]
+            if results and not null:
+                self.last_result = results[-1]
+            codec.write_frame(out, {"ok": [self.plain(r) for r in results]})
+            return
+        self.held = []
+        parts = []
+        for a, k in calls:
+            result = self.last_result if null else fn(*a, **k)
+            parts.append(codec.dumps(staging.plain_described(result, self.held, self.plain)))
+        if calls and not null:
+            self.last_result = result
+        out.write(staging.reply_frame(parts))
+        out.flush()
 
     @staticmethod
     def _single_thread() -> None:

@@ -74,6 +74,41 @@ def allocate(calls: Any) -> tuple[Any, list[list[int]]]:
     return walk(calls), where
 
 
+def reply_frame(parts: list[bytes]) -> bytes:
+    """The frame of ``{"ok": [r1, r2, ...]}`` from each result already encoded by the codec
+    (the same bytes as encoding the whole reply at once)."""
+    import struct
+
+    import msgpack
+
+    packer = msgpack.Packer()
+    payload = b"".join([packer.pack_map_header(1), codec.dumps("ok"),
+                        packer.pack_array_header(len(parts)), *parts])
+    return struct.pack("<Q", len(payload)) + payload
+
+
+def plain_described(value: Any, keep: list, plain: Any, depth: int = 0) -> Any:
+    """``describe(plain(value), keep)`` in one pass (``plain`` is the worker's conversion
+    of results to plain data, used for whatever this does not know): the same result,
+    without scanning a long list of numbers twice and copying it."""
+    import numpy as np
+
+    kind = type(value)
+    if kind in _SCALARS or isinstance(value, np.generic):
+        return value
+    if kind is np.ndarray:
+        return describe(value, keep)
+    if depth > 50:
+        raise codec.CodecError("result nested too deeply")
+    if kind is list or kind is tuple:
+        if set(map(type, value)) <= _SCALARS:
+            return value if kind is list else list(value)
+        return [plain_described(v, keep, plain, depth + 1) for v in value]
+    if kind is dict:
+        return {str(k): plain_described(v, keep, plain, depth + 1) for k, v in value.items()}
+    return describe(plain(value, depth), keep)
+
+
 def describe(value: Any, keep: list) -> Any:
     """A plain result with each array replaced by its descriptor; the arrays go to ``keep``
     (alive until the grader has read them).  Non-contiguous or big-endian arrays are made
