@@ -353,8 +353,8 @@ from proctor.worker import staging
 _allocate = staging.allocate
 
 def _lie(calls):
-    calls, where = _allocate(calls)
-    return calls, [[0, n] for _, n in where]     # address 0: not writable
+    calls, where, arrays = _allocate(calls)
+    return calls, [[0, n] for _, n in where], arrays     # address 0: not writable
 
 staging.allocate = _lie
 ''')

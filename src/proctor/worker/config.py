@@ -49,10 +49,6 @@ def config_for(spec: Exercise, artifact_dir: Path | None, unsafe: bool,
         "OPENBLAS_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
         "NUMEXPR_NUM_THREADS": "1",
-        # transparent huge pages for all of malloc's memory, not only where numpy asked
-        # (arrays >= 4 MiB): otherwise whether a reused heap chunk had them depended on
-        # where it landed, and the same code ran at two speeds (docs/measurement.md)
-        "GLIBC_TUNABLES": "glibc.malloc.hugetlb=1",
     }
     if seen_at:
         env["PROCTOR_ARTIFACT_DIR"] = seen_at

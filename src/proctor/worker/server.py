@@ -82,6 +82,8 @@ class Worker:
         self.staged: dict[str, list] = {}
         self.held: list = []     # the last timed results, until the grader has read them
         self.last_result: Any = None   # what a null run answers again
+        self.outbox = staging.Outbox()  # a run's result arrays, for the grader to read
+        self.staged_arrays: dict[str, list] = {}   # each staged call's arrays (to touch)
 
     def plain(self, value: Any, depth: int = 0) -> Any:
         """Convert a result to plain data; anything else becomes a handle."""
@@ -135,8 +137,9 @@ class Worker:
             codec.write_frame(out, {"ok": {n: callable(self.ns.get(n)) for n in msg["names"]}})
         elif op == "stage":
             if msg.get("mem"):  # arrays as slots: the grader writes them into memory
-                calls, where = staging.allocate(msg["calls"])
+                calls, where, arrays = staging.allocate(msg["calls"])
                 self.staged[msg["key"]] = calls
+                self.staged_arrays[msg["key"]] = arrays
                 codec.write_frame(out, {"ok": where})
             else:
                 self.staged[msg["key"]] = msg["calls"]
@@ -144,6 +147,7 @@ class Worker:
         elif op == "run":
             self._run(msg, out)
         elif op == "timing":  # a latency measurement starts or ends: allocator mode
+            self.outbox = staging.Outbox()
             codec.write_frame(out, {"ok": staging.allocator(bool(msg.get("on")))})
         elif op == "call":
             codec.write_frame(out, {"ok": self.plain(self.call(msg))})
@@ -161,6 +165,7 @@ class Worker:
         cost alone, which the grader takes off both sides (docs/measurement.md,
         "The boundary")."""
         calls = self.staged.pop(msg["key"])
+        arrays = self.staged_arrays.pop(msg["key"], None) or [[]] * len(calls)
         null = bool(msg.get("null"))
         if not null:
             fn = self.resolve(msg["target"])
@@ -173,11 +178,12 @@ class Worker:
                 self.last_result = results[-1]
             codec.write_frame(out, {"ok": [self.plain(r) for r in results]})
             return
-        self.held = []
+        self.outbox.reset()
         parts = []
-        for a, k in calls:
+        for (a, k), mine in zip(calls, arrays, strict=True):
+            staging.touch(mine)
             result = self.last_result if null else fn(*a, **k)
-            parts.append(codec.dumps(staging.plain_described(result, self.held, self.plain)))
+            parts.append(codec.dumps(staging.plain_described(result, self.outbox, self.plain)))
         if calls and not null:
             self.last_result = result
         out.write(staging.reply_frame(parts))

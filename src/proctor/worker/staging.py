@@ -20,7 +20,7 @@ own answer wrong (EFAULT or garbage, then the output check fails) or corrupts it
 The descriptor keys below are distinct from any codec key; a candidate returning such a
 dict by hand gets an array made of its own memory, which is checked like any result.
 
-This module is the worker's side (``allocate``, ``describe``, ``allocator``;
+This module is the worker's side (``allocate``, ``touch``, ``describe``, ``allocator``;
 it imports nothing beyond numpy); proctor.worker.memwindow is the grader's (``Window``,
 ``split``, ``fill``, ``gather``), used by proctor.measure.  Without a usable window (no
 /proc, not permitted, an in-process client) the pipe carries the arrays as before.
@@ -40,15 +40,17 @@ MEM_KEY = "__proctor_mem__"     # run reply: an array left in the worker's memor
 # -- worker side ----------------------------------------------------------------------
 
 
-def allocate(calls: Any) -> tuple[Any, list[list[int]]]:
-    """Replace every slot in ``calls`` with a fresh array; returns the calls and, in slot
-    order, ``[address, nbytes]`` of each array for the grader to fill.  The arrays are
-    ordinary, writable numpy arrays, each its own allocation (one buffer for all of a
-    message's inputs fragmented the heap: the results' memory was faulted in again)."""
+def allocate(calls: list) -> tuple[list, list[list[int]], list[list]]:
+    """Replace every slot in ``calls`` (``[[args, kwargs], ...]``) with a fresh array;
+    returns the calls, ``[address, nbytes]`` of each array in slot order for the grader
+    to fill, and each call's arrays (for ``touch``).  The arrays are ordinary, writable
+    numpy arrays, each its own allocation (one buffer for all of a message's inputs
+    fragmented the heap: the results' memory was faulted in again)."""
     import numpy as np
 
     where: list[list[int]] = []
     dtypes: dict[str, Any] = {}
+    mine: list = []
 
     def walk(v: Any) -> Any:
         if type(v) is dict:
@@ -63,6 +65,7 @@ def allocate(calls: Any) -> tuple[Any, list[list[int]]]:
                     raise codec.CodecError("stage slots out of order")
                 arr = np.empty(tuple(v["shape"]), dtype)
                 where.append([arr.ctypes.data, arr.nbytes])
+                mine.append(arr)
                 return arr
             return {k: walk(x) for k, x in v.items()}
         if type(v) is list:
@@ -71,7 +74,27 @@ def allocate(calls: Any) -> tuple[Any, list[list[int]]]:
             return tuple(walk(x) for x in v)
         return v
 
-    return walk(calls), where
+    out, per_call = [], []
+    for call in calls:
+        mine = []
+        out.append(walk(call))
+        per_call.append(mine)
+    return out, where, per_call
+
+
+def touch(arrays: list) -> None:
+    """Read one byte of every cache line of a call's inputs, right before the call (and
+    before each null call: it is part of the boundary, measured and taken off).
+
+    A run's inputs were all written before it started, so a call finds its own in the
+    shared cache at best, while a function doing k times the work reads them k-1 times
+    from its own: a cost per call (13% of an ``rle_encode`` call) that pulled ratios
+    towards 1.  In a notebook, inputs usually come hot from whatever made them."""
+    import numpy as np
+
+    for a in arrays:
+        if a.nbytes >= 4096:
+            np.bitwise_or.reduce(a.reshape(-1).view(np.uint8)[::64])
 
 
 def reply_frame(parts: list[bytes]) -> bytes:
@@ -87,7 +110,7 @@ def reply_frame(parts: list[bytes]) -> bytes:
     return struct.pack("<Q", len(payload)) + payload
 
 
-def plain_described(value: Any, keep: list, plain: Any, depth: int = 0) -> Any:
+def plain_described(value: Any, keep: Any, plain: Any, depth: int = 0) -> Any:
     """``describe(plain(value), keep)`` in one pass (``plain`` is the worker's conversion
     of results to plain data, used for whatever this does not know): the same result,
     without scanning a long list of numbers twice and copying it."""
@@ -109,10 +132,49 @@ def plain_described(value: Any, keep: list, plain: Any, depth: int = 0) -> Any:
     return describe(plain(value, depth), keep)
 
 
-def describe(value: Any, keep: list) -> Any:
+class Outbox:
+    """Where a run's result arrays wait for the grader: copied into buffers kept for the
+    whole measurement (faulted in once), so that each result can be let go right after
+    its call, and the function's next call reuses that memory as a loop in a notebook
+    does, instead of writing every result into memory it has not touched for a while.
+    The copy is part of the boundary (null runs copy too).  Arrays over ``CHUNK`` are kept
+    as they are."""
+
+    CHUNK = 8 << 20
+
+    def __init__(self) -> None:
+        self.chunks: list = []
+        self.big: list = []
+        self.at = (0, 0)                   # (chunk, offset) of the next array
+
+    def reset(self) -> None:
+        self.big, self.at = [], (0, 0)
+
+    def put(self, arr: Any) -> int:
+        """Copy ``arr`` (any layout; little-endian dtype ``arr.dtype``) in; its address."""
+        import numpy as np
+
+        n = arr.nbytes
+        if n > self.CHUNK:
+            arr = np.ascontiguousarray(arr)
+            self.big.append(arr)
+            return arr.ctypes.data
+        i, off = self.at
+        if off + n > self.CHUNK:
+            i, off = i + 1, 0
+        if i == len(self.chunks):
+            self.chunks.append(np.empty(self.CHUNK, np.uint8))
+        buf = self.chunks[i]
+        np.copyto(np.ndarray(arr.shape, arr.dtype, buf, off), arr)
+        self.at = (i, off + -(-n // 64) * 64)
+        return buf.ctypes.data + off
+
+
+def describe(value: Any, keep: Any) -> Any:
     """A plain result with each array replaced by its descriptor; the arrays go to ``keep``
-    (alive until the grader has read them).  Non-contiguous or big-endian arrays are made
-    contiguous little-endian first (a copy the worker pays, as it pays encoding)."""
+    (an ``Outbox``, or a list that holds them as they are) until the grader has read them.
+    Big-endian arrays are converted to little-endian (a copy the worker pays, as it pays
+    encoding)."""
     import numpy as np
 
     if isinstance(value, np.ndarray):
@@ -120,12 +182,15 @@ def describe(value: Any, keep: list) -> Any:
             raise codec.CodecError(f"arrays of dtype {value.dtype} cannot cross the boundary")
         if value.dtype.byteorder == ">":
             value = value.astype(value.dtype.newbyteorder("<"))
-        if not value.flags.c_contiguous:
-            value = np.ascontiguousarray(value)
         if value.dtype.str not in codec.ALLOWED_DTYPES:
             raise codec.CodecError(f"array dtype {value.dtype} is not allowed")
-        keep.append(value)
-        return {MEM_KEY: [value.__array_interface__["data"][0], value.nbytes],
+        if isinstance(keep, list):
+            value = np.ascontiguousarray(value)
+            keep.append(value)
+            address = value.ctypes.data
+        else:
+            address = keep.put(value)
+        return {MEM_KEY: [address, value.nbytes],
                 "dtype": value.dtype.str, "shape": list(value.shape)}
     if isinstance(value, list):
         if set(map(type, value)) <= _SCALARS:         # nothing to replace: one C pass
@@ -137,27 +202,34 @@ def describe(value: Any, keep: list) -> Any:
 
 
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3          # glibc mallopt parameters
-_HEAP_BELOW = 32 << 20                                   # glibc's largest mmap threshold
+_PR_SET_THP_DISABLE = 41
+_HEAP_BELOW = 4 << 20                                    # (numpy madvises >= 4 MiB)
 _KEEP = 1 << 30
 
 
 def allocator(timing: bool) -> bool:
-    """Timing mode for glibc's malloc, on for the length of a latency measurement: blocks
-    below 32 MiB come from the heap, and freed heap is kept (no trimming), so that a
-    block's many staged inputs and held results are reused by the next block as a
-    long-lived process reuses its memory, instead of being returned to the kernel and
-    faulted in again (a page fault per 4 KiB: more than small timed functions' own work,
-    and charged to the worker).  Memory freed before is returned first.  (Workers also
-    run with ``glibc.malloc.hugetlb=1``, proctor.worker.config: huge pages for all of the
-    heap, so that none of it runs at another speed.)
+    """Timing mode for the worker's memory, on for the length of a latency measurement:
 
-    Off again after the measurement: defaults restored and freed memory returned, so that
-    memory budgets see what a function allocates.  False where there is no glibc (musl:
-    mallopt is a no-op)."""
+    * glibc malloc serves blocks below 4 MiB from the heap and keeps freed heap (no
+      trimming), so that a block's staged inputs and results are reused by the next block
+      as a long-lived process reuses its memory, instead of being returned to the kernel
+      and faulted in again (a page fault per 4 KiB: more than small timed functions' own
+      work); blocks of 4 MiB and more are mapped afresh each time, so that every call of
+      a function that makes big temporaries pays the same for them (reused, the first
+      call of a run paid more than the next: a function doing k times the work was
+      measured below k);
+    * no transparent huge pages (``PR_SET_THP_DISABLE``): whether a chunk got them
+      depended on where it landed, and the same code ran at two speeds (``mask_iou``: 12
+      or 17 ms a call for whole stretches of a measurement).
+
+    Memory freed before is returned first.  Off again after the measurement: defaults
+    restored and freed memory returned, so that memory budgets see what a function
+    allocates.  False where there is no glibc (musl: mallopt is a no-op)."""
     try:
         import ctypes
 
         libc = ctypes.CDLL(None)
+        libc.prctl(_PR_SET_THP_DISABLE, 1 if timing else 0, 0, 0, 0)
         if timing:
             libc.malloc_trim(0)   # free memory faulted in before (huge pages too) goes back
             ok = libc.mallopt(_M_MMAP_THRESHOLD, _HEAP_BELOW) and libc.mallopt(
