@@ -597,7 +597,8 @@ def test_clear_ratios_decide_correctly_every_time(reference, factor: float, want
 def test_ratio_at_the_budget_never_flips(reference) -> None:
     cand = start_worker(work_source(REFERENCE_REPS), "candidate")   # the same code: 1.0x
     try:
-        outs = verdicts(cand, reference, repeats=3)
+        # smaller caps than grading's: at the budget, every attempt runs to its cap
+        outs = verdicts(cand, reference, repeats=3, plan=Plan(max_blocks=12, max_cpu_s=4))
     finally:
         cand.close()
     statuses = {o.status for o in outs}
