@@ -254,7 +254,8 @@ class _Scripted:
 
 
 def _attempt_on(ratios: list[float], limit: float = 1.0, plan: Plan | None = None):
-    from proctor.measure.latency import _attempt, _Tally
+    from proctor.measure.latency import _attempt
+    from proctor.measure.tally import Tally as _Tally
 
     tally = _Tally(k=2)
     out = _attempt(_Scripted(ratios), tally, limit, plan or Plan(), 3, object(), 0.0,

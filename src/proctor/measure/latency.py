@@ -31,7 +31,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -43,13 +43,13 @@ from proctor.measure.cpuclock import CpuClock, pick_clocks, process_tree
 from proctor.measure.pinning import core_lock, grader_off, stray_threads
 from proctor.measure.stats import (
     Plan,
-    corrected,
     decide,
     decide_at_cap,
     median_interval,
     min_blocks_for,
     widened_interval,
 )
+from proctor.measure.tally import Tally
 from proctor.measure.verdict import verdict_text
 from proctor.verdicts import Outcome
 from proctor.worker.client import WorkerClient
@@ -67,46 +67,6 @@ __all__ = [
 ]
 
 _DEFAULT_PLAN = Plan()  # frozen, so one shared default is safe
-
-
-@dataclass
-class _Tally:
-    """The measured blocks so far (what a check stopped at the ceiling reports too).
-
-    ``boundary`` holds the boundary's cost per full-size block, measured in the reference's
-    worker (shared by a second attempt); its median is taken off both sides of every
-    block's ratio (``stats.corrected``)."""
-
-    k: int = 1
-    cands: list[float] = field(default_factory=list)
-    refs: list[float] = field(default_factory=list)
-    wall_ratios: list[float] = field(default_factory=list)
-    boundary: list[float] = field(default_factory=list)
-
-    def add(self, b: Block) -> None:
-        self.cands.append(b.cand)
-        self.refs.append(b.ref)
-        self.wall_ratios.append(b.cand_wall / max(b.ref_wall, 1e-9))
-        if b.boundary > 0:
-            self.boundary.append(b.boundary)
-
-    def keep(self, n: int) -> None:
-        """Forget the blocks after the first ``n`` (the boundary's samples stay)."""
-        del self.cands[n:], self.refs[n:], self.wall_ratios[n:]
-
-    @property
-    def cost(self) -> float:
-        """The boundary's estimated CPU seconds per block (0 when not measured)."""
-        return statistics.median(self.boundary) if self.boundary else 0.0
-
-    @property
-    def ratios(self) -> list[float]:
-        cost = self.cost
-        return [corrected(c, r, cost) for c, r in zip(self.cands, self.refs, strict=True)]
-
-    @property
-    def raw_ratios(self) -> list[float]:
-        return [c / r for c, r in zip(self.cands, self.refs, strict=True)]
 
 
 def latency_ratio(
@@ -144,7 +104,7 @@ def _measure(candidate: WorkerClient, reference: WorkerClient, function: str,
     clock_name = f"cpu:{clocks[0].source}" if clocks else "wall"
     # the wall clock is far noisier: it needs twice the evidence to decide early
     far_blocks = plan.far_blocks * (1 if clocks else 2)
-    tally = _Tally()
+    tally = Tally()
     first: dict[str, Any] | None = None
     with grader_off({core} if core is not None else set()):
         blocks = Blocks(candidate, reference, function, make_args, rng, compare or same_result,
@@ -157,7 +117,7 @@ def _measure(candidate: WorkerClient, reference: WorkerClient, function: str,
             if status == "inconclusive" and plan.retry_factor > 1:
                 # measured once more, with larger caps, before it is reported
                 first = _summary(tally, plan, cap)
-                tally = _Tally(k=tally.k, boundary=tally.boundary)
+                tally = Tally(k=tally.k, boundary=tally.boundary)
                 bigger = replace(plan, max_blocks=round(plan.max_blocks * plan.retry_factor),
                                  max_cpu_s=plan.max_cpu_s * plan.retry_factor,
                                  max_wall_s=plan.max_wall_s * plan.retry_factor)
@@ -219,7 +179,7 @@ def _measure(candidate: WorkerClient, reference: WorkerClient, function: str,
     return Outcome(status, message, measured, budget.as_dict())
 
 
-def _warm_up(blocks: Blocks, tally: _Tally, plan: Plan) -> None:
+def _warm_up(blocks: Blocks, tally: Tally, plan: Plan) -> None:
     """One call per side (imports, caches, lazy initialisation), one more that sizes the
     blocks, and one discarded full-size block (allocators, caches) when blocks are big,
     which sizes them again (a single call's cost includes a round trip's).
@@ -251,7 +211,7 @@ def _calls_per_block(cand: float, ref: float, plan: Plan, most: int) -> int:
                    min(plan.max_calls_per_block, most, round(want))))
 
 
-def _attempt(blocks: Blocks, tally: _Tally, limit: float, plan: Plan, far_blocks: int,
+def _attempt(blocks: Blocks, tally: Tally, limit: float, plan: Plan, far_blocks: int,
              clocks: object, spent0: float, wall0: float) -> tuple[str, str, str]:
     """Measure block by block until the rule decides or a cap stops it; the caps count
     from ``spent0`` (CPU) and ``wall0`` (wall), so the warm-up counts towards the first
@@ -296,7 +256,7 @@ def _precise(ratios: list[float], plan: Plan) -> bool:
     return hi - lo <= plan.precision * statistics.median(ratios)
 
 
-def _cap_reached(blocks: Blocks, tally: _Tally, last: Block, plan: Plan, spent0: float,
+def _cap_reached(blocks: Blocks, tally: Tally, last: Block, plan: Plan, spent0: float,
                  wall0: float, cpu_clock: bool) -> str:
     """Which cap the next block would cross (it is about as long as the last one)."""
     if len(tally.ratios) >= plan.max_blocks:
@@ -309,7 +269,7 @@ def _cap_reached(blocks: Blocks, tally: _Tally, last: Block, plan: Plan, spent0:
     return ""
 
 
-def _summary(tally: _Tally, plan: Plan, cap: str) -> dict[str, Any]:
+def _summary(tally: Tally, plan: Plan, cap: str) -> dict[str, Any]:
     lo, hi = widened_interval(tally.ratios, plan)
     return {"ratio": round(statistics.median(tally.ratios), 4),
             "interval": [round(lo, 4), round(hi, 4)], "blocks": len(tally.ratios),
