@@ -28,7 +28,7 @@ from proctor import sandbox
 from proctor.library.spec import Budget, Exercise
 from proctor.measure import Plan, latency_ratio
 from proctor.measure.pinning import stray_threads
-from proctor.worker.client import WorkerClient
+from proctor.worker.client import WorkerClient, WorkerError
 from proctor.worker.config import config_for
 
 LIMITS = sandbox.Limits(wall_s=3600, cpu_s=3600)   # module-long workers
@@ -174,21 +174,23 @@ def _handle(self, msg, out):
     op = msg.get("op")
     reply = _orig(self, msg, out)
     if op == "stage" and msg.get("mem"):
-        calls, box = self.staged[msg["key"]], {}
+        calls, box, go = self.staged[msg["key"]], {}, threading.Event()
 
-        def early():
-            select.select([_RFD], [], [])       # the grader has written the inputs
+        def early():                            # as soon as the grader has written them
+            while not go.is_set() and not select.select([_RFD], [], [], 0.001)[0]:
+                pass
             box["r"] = [work(*a, **k) for a, k in calls]
 
         t = threading.Thread(target=early)
         t.start()
-        _pending[msg["key"]] = (t, box)
+        _pending[msg["key"]] = (t, box, go)
     return reply
 
 def _run(self, msg, out):
     if msg.get("key") in _pending:
-        t, box = _pending.pop(msg["key"])
+        t, box, go = _pending.pop(msg["key"])
         self.staged.pop(msg["key"])
+        go.set()
         t.join()
         self.held = []
         codec.write_frame(out, {"ok": [self.plain(r) for r in box["r"]]})
@@ -433,13 +435,15 @@ def test_threads_that_leave_the_core_are_put_back() -> None:
 @pytest.mark.parametrize("plan", [None, PIPE], ids=["memory", "pipe"])
 @pytest.mark.parametrize("source,match", [
     (REPLY_BEFORE_COMPUTING, "wrong result"),
-    (WRITE_FRAME_PATCH, "wrong result|malformed"),
+    (WRITE_FRAME_PATCH, "wrong result|malformed|staging protocol"),
     (STALE_MEMO, "wrong result"),
     (LAZY_RESULT, "not plain data"),
 ], ids=["reply-before-computing", "write-frame-answers-early", "stale-memo", "lazy-result"])
 def test_cheats_that_return_wrong_or_unfinished_results_fail(reference, source: str,
                                                              match: str, plan) -> None:
-    with pytest.raises(AssertionError, match=match):
+    # a frame answered early is a wrong result, or (when it lands where the grader waits
+    # for staged addresses) a broken protocol: the worker is stopped; never any credit
+    with pytest.raises((AssertionError, WorkerError), match=match):
         measure(source, reference, plan)
 
 
