@@ -1,15 +1,22 @@
-"""How stable are latency verdicts?  Repeated verdicts at 0.67x and 1.5x of a budget.
+"""How stable are latency verdicts?  Repeated verdicts at 0.5x, 2x and 20x of a budget.
 
-For a candidate whose true ratio is 0.67x the budget and one at 1.5x, take N
-verdicts each (fresh inputs every time), first as the machine is, then with a CPU
-hog this script starts on another core (and stops itself).  The candidates do
-1.34x and 3x the reference's work; each one's true ratio (per-call overheads
-included) is first pinned down by one long measurement, and its budget is set
-from it so that it sits at exactly 0.67x / 1.5x.  Prints, per case: the
-verdicts, the flip count (verdicts other than the right one), the median and
-worst decision time, the interval widths and the median ratio.
+For candidates whose true ratio is 0.5x, 2x and 20x the budget, take N verdicts each
+(fresh inputs every time) under each condition:
+
+* ``as-is``: the machine as it is;
+* ``hog``: a cache- and memory-hungry process this script starts on the other core(s);
+* ``busy``: such a hog on *every* core, the timing core included ("both cores busy"),
+  so that the workers share their core with it.
+
+Hogs are started and stopped by this script.  The candidates do 1x, 4x and 40x the
+reference's work against a 2x budget; each one's true ratio is first pinned down by one
+long measurement (as-is), and its budget is set from it so that it sits at exactly 0.5x /
+2x / 20x.  Prints, per case: the verdicts, the flip count (verdicts other than the right
+one, inconclusive included), the median and worst decision time (wall and CPU), the
+interval widths and the median ratio.
 
     python benchmarks/verdict_stability.py [--repeats 20] [--clock auto|cgroup|proc|wall]
+                                           [--conditions as-is,hog,busy] [--cases 0.5,2,20]
 
 Workers are the real sandbox when available (unsafe subprocesses otherwise), pinned
 to the timing core exactly as grading pins them.  Prints figures; asserts nothing.
@@ -73,26 +80,37 @@ def start(src: str, label: str) -> WorkerClient:
     return client
 
 
-def start_hog() -> subprocess.Popen | None:
-    others = sorted(os.sched_getaffinity(0) - {timing_cpu()})
-    if not others:
-        print("(one core only: no hog possible)")
-        return None
+def start_hogs(cores: list[int]) -> list[subprocess.Popen]:
+    """One hog pinned to each of ``cores``; stopped at exit whatever happens."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-    hog = subprocess.Popen([sys.executable, "-c", HOG, str(others[0])], env=env)
-    atexit.register(stop_hog, hog)
+    hogs = [subprocess.Popen([sys.executable, "-c", HOG, str(c)], env=env) for c in cores]
+    atexit.register(stop_hogs, hogs)
     time.sleep(1.0)
-    return hog
+    return hogs
 
 
-def stop_hog(hog: subprocess.Popen | None) -> None:
-    if hog is not None and hog.poll() is None:
-        hog.kill()
-        hog.wait()
+def stop_hogs(hogs: list[subprocess.Popen]) -> None:
+    for hog in hogs:
+        if hog.poll() is None:
+            hog.kill()
+            hog.wait()
+
+
+def hog_cores(condition: str) -> list[int]:
+    every = sorted(os.sched_getaffinity(0))
+    if condition == "busy":
+        return every
+    if condition == "hog":
+        others = [c for c in every if c != timing_cpu()]
+        if not others:
+            print("(one core only: no hog possible)")
+        return others
+    return []
 
 
 def true_ratio(cand: WorkerClient, ref: WorkerClient) -> float:
-    long = Plan(min_blocks=81, max_blocks=81, max_seconds=600, drift=0.0)
+    long = Plan(min_blocks=81, max_blocks=81, max_cpu_s=600, max_wall_s=1200, drift=0.0,
+                far_blocks=10 ** 6, retry_factor=1, precision=10.0)
     out = latency_ratio(cand, ref, "work", lambda rng: (rng.random(3000),),
                         np.random.default_rng(99), Budget(kind="latency", max=1e9), plan=long)
     return out.measured["ratio"]
@@ -107,20 +125,26 @@ def run_case(cand: WorkerClient, ref: WorkerClient, expect: str, repeats: int,
                                   Budget(kind="latency", max=budget), plan=plan))
     statuses = [o.status for o in outs]
     widths = [(o.measured["interval"][1] - o.measured["interval"][0]) / o.measured["ratio"]
-              for o in outs]
+              for o in outs if o.measured.get("interval")]
     secs = [o.measured["seconds"] for o in outs]
+    cpu = [o.measured.get("cpu_seconds") or 0.0 for o in outs]
     return {
         "verdicts": {s: statuses.count(s) for s in sorted(set(statuses))},
         "flips": sum(s != expect for s in statuses),
         "pass_and_fail": "pass" in statuses and "fail" in statuses,
         "median_s": statistics.median(secs), "max_s": max(secs),
-        "width_median": statistics.median(widths), "width_max": max(widths),
-        "ratio_median": statistics.median(o.measured["ratio"] for o in outs),
-        "ratio_range": (min(o.measured["ratio"] for o in outs),
-                        max(o.measured["ratio"] for o in outs)),
+        "median_cpu_s": statistics.median(cpu), "max_cpu_s": max(cpu),
+        "early": {e: [o.measured.get("early", "") for o in outs].count(e)
+                  for e in sorted({o.measured.get("early", "") for o in outs})},
+        "messages": sorted({o.message for o in outs if o.status != expect})[:3],
+        "width_median": statistics.median(widths) if widths else float("nan"),
+        "width_max": max(widths) if widths else float("nan"),
+        "ratio_median": statistics.median(o.measured["ratio"] or 0 for o in outs),
+        "ratio_range": (min(o.measured["ratio"] or 0 for o in outs),
+                        max(o.measured["ratio"] or 0 for o in outs)),
         "blocks_median": statistics.median(o.measured["blocks"] for o in outs),
         "clock": outs[0].measured["clock"],
-        "wall_ratio_median": statistics.median(o.measured["wall_ratio"] for o in outs),
+        "wall_ratio_median": statistics.median(o.measured.get("wall_ratio") or 0 for o in outs),
     }
 
 
@@ -128,7 +152,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--clock", default="auto", choices=["auto", "cgroup", "proc", "wall"])
-    ap.add_argument("--conditions", default="as-is,hog")
+    ap.add_argument("--conditions", default="as-is,hog,busy")
+    ap.add_argument("--cases", default="0.5,2,20", help="true ratio / budget of each case")
     args = ap.parse_args()
     plan = Plan(clock=args.clock)
     iso = sandbox.isolation()
@@ -137,8 +162,10 @@ def main() -> int:
           f"{timing_cpu()}; {args.repeats} verdicts per case; "
           f"plan {plan}")
     ref = start(source(REFERENCE_REPS), "reference")
-    cases = [("0.67x budget", round(REFERENCE_REPS * BUDGET * 0.67), "pass", 0.67),
-             ("1.5x budget", round(REFERENCE_REPS * BUDGET * 1.5), "fail", 1.5)]
+    cases = []
+    for at in (float(x) for x in args.cases.split(",")):
+        reps = max(1, round(REFERENCE_REPS * BUDGET * at))
+        cases.append((f"{at:g}x budget", reps, "pass" if at < 1 else "fail", at))
     cands = {name: start(source(reps), "candidate") for name, reps, _, _ in cases}
     budgets = {}
     try:
@@ -148,25 +175,30 @@ def main() -> int:
             print(f"{name}: {reps} vs {REFERENCE_REPS} sorts per call; true ratio {r:.3f} "
                   f"(81 blocks, as-is); budget set to {budgets[name]:.3f}x")
         for cond in args.conditions.split(","):
-            hog = start_hog() if cond == "hog" else None
+            cores = hog_cores(cond)
+            hogs = start_hogs(cores) if cores else []
             try:
                 load = os.getloadavg()[0]
-                print(f"\n== {cond} (load average {load:.1f} at start) ==")
+                print(f"\n== {cond} (hogs on cores {cores}; load average {load:.1f} at start) ==")
                 for j, (name, _, expect, _) in enumerate(cases):
                     r = run_case(cands[name], ref, expect, args.repeats, plan, 100 * j,
                                  budgets[name])
                     print(f"{name:<13} expect {expect:<5} verdicts {r['verdicts']}  flips "
-                          f"{r['flips']}{' (PASS AND FAIL SEEN)' if r['pass_and_fail'] else ''}")
-                    print(f"{'':13} decision median {r['median_s']:.2f} s, max {r['max_s']:.2f} s;"
-                          f" blocks median {r['blocks_median']:g}; clock {r['clock']}")
+                          f"{r['flips']}{' (PASS AND FAIL SEEN)' if r['pass_and_fail'] else ''}"
+                          f"  early {r['early']}")
+                    print(f"{'':13} decision median {r['median_s']:.2f} s, max {r['max_s']:.2f} s "
+                          f"wall; {r['median_cpu_s']:.2f} s, max {r['max_cpu_s']:.2f} s CPU; "
+                          f"blocks median {r['blocks_median']:g}; clock {r['clock']}")
                     print(f"{'':13} ratio median {r['ratio_median']:.3f} (range "
                           f"{r['ratio_range'][0]:.3f}–{r['ratio_range'][1]:.3f}), wall-clock "
                           f"ratio median {r['wall_ratio_median']:.3f}")
                     print(f"{'':13} interval width / ratio: median {r['width_median']:.3f}, "
                           f"max {r['width_max']:.3f}")
+                    for m in r["messages"]:
+                        print(f"{'':13} not {expect}: {m}")
                 print(f"(load average {os.getloadavg()[0]:.1f} at end)")
             finally:
-                stop_hog(hog)
+                stop_hogs(hogs)
     finally:
         ref.close()
         for c in cands.values():

@@ -47,6 +47,7 @@ def open_fails(path: Path, *needles: str) -> str:
     for n in needles:
         assert n in msg, msg
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert info.value.sha256 == before  # the rejected zip is still identified (req. 7)
     return msg
 
 
@@ -298,10 +299,30 @@ def test_single_solution_file_needs_an_exercise(tmp_path):
 
 
 def test_other_paths_are_refused(tmp_path):
-    with pytest.raises(IntakeError, match="no such file"):
+    with pytest.raises(IntakeError, match="no such file") as info:
         open_submission(tmp_path / "nothing")
-    with pytest.raises(IntakeError, match="not a submission"):
+    assert info.value.sha256 == hashlib.sha256(b"").hexdigest()
+    with pytest.raises(IntakeError, match="not a submission") as info:
         open_submission(write(tmp_path / "notes.txt", "hi"))
+    assert info.value.sha256 == hashlib.sha256(b"hi").hexdigest()
+    with pytest.raises(IntakeError, match="--exercise") as info:
+        open_submission(write(tmp_path / "solution.py", "x = 1\n"))
+    assert info.value.sha256 == hashlib.sha256(b"x = 1\n").hexdigest()
+
+
+def test_the_report_of_a_rejected_zip_carries_its_sha256(tiny_lib, tmp_path):
+    """report.json's contract: submission.sha256 is 64 hex of the zip as given, also when
+    the zip is refused (it used to be an empty string)."""
+    import json
+
+    from proctor.grading.many import grade_one
+
+    z = make_zip(tmp_path / "evil.zip", [("../../escaped.ipynb", b"x")])
+    report = grade_one(z, tiny_lib, tmp_path / "out", None, True, "evil")
+    assert all(e.status == "error" for e in report.exercises)
+    data = json.loads((tmp_path / "out" / "evil" / "report.json").read_text())
+    assert data["submission"] == {"name": "evil",
+                                  "sha256": hashlib.sha256(z.read_bytes()).hexdigest()}
 
 
 def test_grading_leaves_the_submission_unchanged(tiny_lib, tmp_path):

@@ -28,7 +28,7 @@ from proctor import sandbox
 from proctor.library.spec import Budget, Exercise
 from proctor.measure import Plan, latency_ratio
 from proctor.measure.pinning import stray_threads
-from proctor.worker.client import WorkerClient
+from proctor.worker.client import WorkerClient, WorkerError
 from proctor.worker.config import config_for
 
 LIMITS = sandbox.Limits(wall_s=3600, cpu_s=3600)   # module-long workers
@@ -66,6 +66,9 @@ def start_worker(source: str, label: str = "worker") -> WorkerClient:
         assert not reply.get("error"), reply
         if reply.get("done"):
             return client
+
+
+PIPE = Plan(staging="pipe")     # the arrays through the pipe (no memory window)
 
 
 def measure(source: str, reference: WorkerClient, plan: Plan | None = None, seed: int = 7):
@@ -139,7 +142,7 @@ _pending = {}
 
 def _handle(self, msg, out):
     op = msg.get("op")
-    if op == "stage":
+    if op == "stage" and not msg.get("mem"):     # the pipe: inputs come with the message
         box = {}
         calls = msg["calls"]
         t = threading.Thread(target=lambda: box.setdefault("r", [work(*a, **k) for a, k in calls]))
@@ -157,17 +160,64 @@ def _handle(self, msg, out):
 _W.handle = _handle
 """
 
+# memory staging: the inputs are written after the stage reply, before the run message;
+# compute as soon as they are there (the next message is readable), in the background
+PRECOMPUTE_WHEN_WRITTEN = honest(SLOW) + """
+import select, sys, threading
+from proctor.worker import codec
+_W = sys.modules["__main__"].Worker
+_orig = _W.handle
+_RFD = int(sys.argv[1])
+_pending = {}
+
+def _handle(self, msg, out):
+    op = msg.get("op")
+    reply = _orig(self, msg, out)
+    if op == "stage" and msg.get("mem"):
+        calls, box, go = self.staged[msg["key"]], {}, threading.Event()
+
+        def early():                            # as soon as the grader has written them
+            while not go.is_set() and not select.select([_RFD], [], [], 0.001)[0]:
+                pass
+            box["r"] = [work(*a, **k) for a, k in calls]
+
+        t = threading.Thread(target=early)
+        t.start()
+        _pending[msg["key"]] = (t, box, go)
+    return reply
+
+def _run(self, msg, out):
+    if msg.get("key") in _pending:
+        t, box, go = _pending.pop(msg["key"])
+        self.staged.pop(msg["key"])
+        go.set()
+        t.join()
+        self.held = []
+        codec.write_frame(out, {"ok": [self.plain(r) for r in box["r"]]})
+        return None
+    return _orig_run(self, msg, out)
+
+_orig_run = _W._run
+_W.handle = _handle
+_W._run = _run
+"""
+
 WRITE_FRAME_PATCH = honest(SLOW) + """
 from proctor.worker import codec
 _orig_write = codec.write_frame
 _late = [0]
 
+def _staged(obj):             # the acknowledgement of staged inputs (pipe or memory)
+    ok = obj.get("ok") if isinstance(obj, dict) else None
+    return isinstance(ok, int) or (isinstance(ok, list) and bool(ok)
+                                   and all(isinstance(x, list) for x in ok))
+
 def _write(stream, obj):
-    if _late[0] and isinstance(obj, dict) and isinstance(obj.get("ok"), list):
+    if _late[0] and isinstance(obj, dict) and isinstance(obj.get("ok"), list) and not _staged(obj):
         _late[0] -= 1             # the real answer to a run: already "sent", dropped
         return None
     _orig_write(stream, obj)
-    if isinstance(obj, dict) and isinstance(obj.get("ok"), int):
+    if _staged(obj):
         # right after acknowledging the staged inputs, answer the run nobody asked yet
         _orig_write(stream, {"ok": [np.zeros(31)]})
         _late[0] += 1
@@ -320,14 +370,24 @@ def work(x):
 
 # --- the tests --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("source", [TIMER_PATCH, PRECOMPUTE_AT_STAGING, HASH_CACHE,
+@pytest.mark.parametrize("source", [TIMER_PATCH, PRECOMPUTE_WHEN_WRITTEN, HASH_CACHE,
                                     THREAD_POOL_OTHER_CORE, THREAD_PER_CALL,
                                     CHILD_PROCESS_OTHER_CORE, SPIN_WHILE_REFERENCE_RUNS],
-                         ids=["timer-patch", "precompute-at-staging", "hash-cache",
+                         ids=["timer-patch", "precompute-when-written", "hash-cache",
                               "thread-pool-other-core", "thread-per-call",
                               "child-process-other-core", "spin-while-reference-runs"])
 def test_cheats_get_the_honest_verdict(reference, honest_slow, source: str) -> None:
-    same_verdict_as_honest(measure(source, reference), honest_slow)
+    out = measure(source, reference)
+    if sandbox.isolation().get("available"):
+        assert out.measured["staging"] == "memory"
+    same_verdict_as_honest(out, honest_slow)
+
+
+def test_precomputing_at_staging_through_the_pipe_gets_the_honest_verdict(
+        reference, honest_slow) -> None:
+    out = measure(PRECOMPUTE_AT_STAGING, reference, PIPE)
+    assert out.measured["staging"] == "pipe"
+    same_verdict_as_honest(out, honest_slow)
 
 
 @pytest.mark.parametrize("source", [THREAD_POOL_OTHER_CORE, THREAD_PER_CALL,
@@ -372,16 +432,19 @@ def test_threads_that_leave_the_core_are_put_back() -> None:
         proc.wait()
 
 
+@pytest.mark.parametrize("plan", [None, PIPE], ids=["memory", "pipe"])
 @pytest.mark.parametrize("source,match", [
     (REPLY_BEFORE_COMPUTING, "wrong result"),
-    (WRITE_FRAME_PATCH, "wrong result|malformed"),
+    (WRITE_FRAME_PATCH, "wrong result|malformed|staging protocol"),
     (STALE_MEMO, "wrong result"),
     (LAZY_RESULT, "not plain data"),
 ], ids=["reply-before-computing", "write-frame-answers-early", "stale-memo", "lazy-result"])
 def test_cheats_that_return_wrong_or_unfinished_results_fail(reference, source: str,
-                                                             match: str) -> None:
-    with pytest.raises(AssertionError, match=match):
-        measure(source, reference)
+                                                             match: str, plan) -> None:
+    # a frame answered early is a wrong result, or (when it lands where the grader waits
+    # for staged addresses) a broken protocol: the worker is stopped; never any credit
+    with pytest.raises((AssertionError, WorkerError), match=match):
+        measure(source, reference, plan)
 
 
 def test_mutating_inputs_gets_the_honest_verdict(reference) -> None:

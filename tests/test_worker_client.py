@@ -249,3 +249,115 @@ def test_dead_worker_cannot_be_sent_to(worker):
     w.close()
     with pytest.raises(WorkerError, match="not running"):
         call(w, "after")
+
+
+# --------------------------------------------------------- staging through memory
+
+STAGING = r'''
+import os
+import numpy as np
+
+def echo(*args, **kwargs):
+    return [list(args), kwargs]
+
+def shapes(x):
+    return {"t": x.T, "big_endian": x.astype(">f8"), "empty": np.zeros((0, 3)),
+            "flags": x > 0.5, "counts": [1, 2, 3], "nested": [{"a": x[:2]}, (1, "b")],
+            7: "seven", "scalar": np.float32(1.5), "none": None}
+
+def pid():
+    return os.getpid()
+
+def fork_holder():
+    if os.fork() == 0:          # a child that holds the worker's pipe too, forever
+        import time
+        time.sleep(60)
+        os._exit(0)
+    return True
+'''
+
+
+def _staged_call(client, function, calls, mem):
+    """Stage ``calls`` and run them once, the way a latency block does."""
+    from proctor.measure.blocks import _Side
+
+    side = _Side(client, None, mem)
+    assert (side.window is not None) == mem
+    side.stage("k", calls, 10.0)
+    side.send_run("k", function)
+    return side.results(client.receive(10.0), function)
+
+
+def test_staged_calls_cross_memory_as_they_cross_the_pipe(worker):
+    import numpy as np
+
+    from proctor.measure.compare import same_result
+
+    client = worker(STAGING)
+    rng = np.random.default_rng(0)
+    x = rng.random((5, 4))
+    calls = [[[x, np.arange(6, dtype=np.int32).reshape(2, 3), [x[0], 3], "s"], {"k": x > 0.2}],
+             [[np.zeros(0, np.uint8), np.array([True, False]), 1.5], {}]]
+    for function in ("echo", "shapes"):
+        runs = calls if function == "echo" else [[[x], {}], [[x[:, ::-1]], {}]]
+        via_memory = _staged_call(client, function, runs, mem=True)
+        via_pipe = _staged_call(client, function, runs, mem=False)
+        same_result(via_memory, via_pipe)
+        assert via_memory == via_memory and repr(via_memory) == repr(via_pipe)
+    got = _staged_call(client, "shapes", [[[x], {}]], mem=True)[0]
+    assert set(got) == {"t", "big_endian", "empty", "flags", "counts", "nested", "7",
+                        "scalar", "none"}
+    assert np.array_equal(got["t"], x.T) and got["t"].flags.writeable
+    assert got["big_endian"].dtype == np.dtype("<f8")
+    assert got["flags"].dtype == bool and got["empty"].shape == (0, 3)
+
+
+def test_the_window_is_the_server_not_a_child_that_holds_the_pipe(worker):
+    client = worker(STAGING)
+    assert call(client, "fork_holder") is True
+    window = client.window()
+    assert window is not None and window.pid == call(client, "pid")
+
+
+def test_a_window_is_opened_only_on_a_process_that_holds_our_pipe(worker):
+    from proctor.worker.memwindow import Window
+
+    client = worker(STAGING)
+    assert Window.open(client.proc.pid, pipe_inode=1) is None
+    assert Window.open(999_999_999, client._pipe_inode) is None
+
+
+@pytest.mark.parametrize("descriptor,needle", [
+    ({"__proctor_mem__": [0, 8], "dtype": "<f8", "shape": [1]}, "cannot read"),
+    ({"__proctor_mem__": [4096, 16], "dtype": "<f8", "shape": [1]}, "shape needs 8"),
+    ({"__proctor_mem__": [4096, 8], "dtype": "|O", "shape": [1]}, "not allowed"),
+    ({"__proctor_mem__": [-1, 8], "dtype": "<f8", "shape": [1]}, "malformed"),
+    ({"__proctor_mem__": [2 ** 70, 8], "dtype": "<f8", "shape": [1]}, "cannot read"),
+    ({"__proctor_mem__": [4096, 8], "dtype": "<f8", "shape": [-1]}, "bad result shape"),
+    ({"__proctor_mem__": [4096, 1 << 30], "dtype": "|u1", "shape": [1 << 30]}, "over"),
+])
+def test_hostile_result_descriptors_are_refused(worker, descriptor, needle):
+    from proctor.worker.memwindow import StagingError, gather
+
+    client = worker(STAGING)
+    with pytest.raises(StagingError, match=needle):
+        gather([descriptor], client.window(), cap=1 << 20)
+
+
+def test_a_worker_that_lies_about_its_input_buffers_is_stopped(worker):
+    import numpy as np
+
+    client = worker(STAGING + '''
+import sys
+from proctor.worker import staging
+_allocate = staging.allocate
+
+def _lie(calls):
+    calls, where, arrays = _allocate(calls)
+    return calls, [[0, n] for _, n in where], arrays     # address 0: not writable
+
+staging.allocate = _lie
+''')
+    with pytest.raises(WorkerError, match="staging protocol"):
+        _staged_call(client, "echo", [[[np.ones(4)], {}]], mem=True)
+    assert client.dead_reason is not None

@@ -25,20 +25,27 @@ from proctor.report.html import write_html
 from proctor.report.merge import SHARD_FILE, SHARD_SCHEMA
 from proctor.report.model import ExerciseResult, Report
 from proctor.review.sources import annotate
-from proctor.submission.intake import IntakeError
+from proctor.submission.intake import IntakeError, submission_sha256
 
 
 def _all_errors(path: Path, library: Library, ids: list[str] | None, unsafe: bool,
-                why: str, plan: InterviewPlan | None = None) -> Report:
+                why: str, sha256: str, plan: InterviewPlan | None = None) -> Report:
     exercises = []
     for ex_id in ids_to_grade(plan, ids, library):
         ex = library.get(ex_id)
         exercises.append(ExerciseResult(ex_id, ex.spec.title, "error", 0.0,
                                         float(ex.spec.points), message=why))
-    report = Report({"name": path.stem, "sha256": ""}, exercises, environment(unsafe), [why])
+    report = Report({"name": path.stem, "sha256": sha256}, exercises, environment(unsafe), [why])
     if plan is not None:
         report.plan = plan_section(plan, report, None, None, [])
     return report
+
+
+def _sha256_or_empty(path: Path) -> str:
+    try:
+        return submission_sha256(path)
+    except OSError:
+        return ""
 
 
 def grade_one(path: Path, library: Library, out: Path, ids: list[str] | None,
@@ -50,12 +57,12 @@ def grade_one(path: Path, library: Library, out: Path, ids: list[str] | None,
                                   progress=lambda m: print(f"  grading {m}", file=sys.stderr),
                                   plan=plan)
     except IntakeError as exc:
-        report = _all_errors(path, library, ids, unsafe, str(exc), plan)
+        report = _all_errors(path, library, ids, unsafe, str(exc), exc.sha256, plan)
     except Exception as exc:  # a harness bug: this submission's report says so, the rest go on
         print(f"proctor: harness error grading {path}:\n{traceback.format_exc()}", file=sys.stderr)
         report = _all_errors(path, library, ids, unsafe,
                              f"harness error (not the submission's fault): "
-                             f"{type(exc).__name__}: {exc}", plan)
+                             f"{type(exc).__name__}: {exc}", _sha256_or_empty(path), plan)
         report.environment["harness_error"] = True
     report.environment["grading_seconds"] = round(time.monotonic() - t0, 2)
     report.environment["library"] = version or library_version(library.root)

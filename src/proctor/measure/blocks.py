@@ -4,7 +4,8 @@ Everything a block needs is staged before its first run, the halves run C R R C
 (then R C C R on the next block) so that whoever runs first after staging does not
 pay for it alone, every output is checked against the reference's, and each side is
 charged every CPU second its tree used since the previous block, so there is nowhere
-to hide work (docs/measurement.md, "Blocks").
+to hide work (docs/measurement.md, "Blocks").  Arrays cross through the workers' memory
+when both allow it (proctor.worker.staging), so that moving them costs neither side.
 """
 
 from __future__ import annotations
@@ -18,9 +19,13 @@ import numpy as np
 
 from proctor.measure.compare import check_outputs, fingerprint
 from proctor.measure.cpuclock import CpuClock
-from proctor.measure.pinning import stray_threads
+from proctor.measure.pinning import on_core, stray_threads
 from proctor.measure.stats import Plan
-from proctor.worker.client import CandidateError, WorkerClient, WorkerError
+from proctor.worker import memwindow
+from proctor.worker.client import MAX_REPLY, CandidateError, WorkerClient, WorkerError
+
+POLL_S = 0.1   # how often a waiting grader looks at the candidate's CPU time
+REDRAWS = 10   # draws of make_args for one fresh input
 
 
 class Stopped(Exception):
@@ -28,29 +33,75 @@ class Stopped(Exception):
 
 
 class Block(NamedTuple):
-    """What one block cost each side: CPU seconds (wall without CPU accounting), and wall."""
+    """What one block cost each side: CPU seconds (wall without CPU accounting), and wall;
+    ``boundary``: the CPU seconds of the same block's boundary alone, measured in the
+    reference's worker (0 when not measured)."""
 
     cand: float
     ref: float
     cand_wall: float
     ref_wall: float
+    boundary: float = 0.0
 
 
-def _timed_run(client: WorkerClient, key: str, function: str,
-               timeout: float, handle: int | None = None) -> tuple[float, list]:
-    if handle is None:
-        client.send({"op": "run", "key": key, "target": function})
-    else:  # a method of a remote object (e.g. Tracker.update)
-        client.send({"op": "run", "key": key, "target": handle, "method": function})
-    t0 = time.perf_counter()
-    reply = client.receive(timeout)
-    elapsed = time.perf_counter() - t0
-    if "raised" in reply:
-        raise CandidateError(reply["raised"], function)
-    out = reply.get("ok")
-    if not isinstance(out, list):
-        raise AssertionError(f"{function}: malformed reply to a timed block")
-    return elapsed, out
+class _Side:
+    """One worker as a block uses it: staging (through its memory or the pipe), runs."""
+
+    def __init__(self, client: WorkerClient, handle: int | None, mem: bool,
+                 core: int | None = None) -> None:
+        self.client, self.handle, self.core = client, handle, core
+        self.window = client.window() if mem else None
+
+    def stage(self, key: str, calls: list, timeout: float) -> None:
+        if self.window is None:
+            self.client.request({"op": "stage", "key": key, "calls": calls}, timeout)
+            return
+        slots, arrays = memwindow.split(calls)
+        where = self.client.request({"op": "stage", "key": key, "calls": slots, "mem": True},
+                                    timeout)
+        try:
+            with on_core(self.core):
+                memwindow.fill(self.window, where, arrays)
+        except memwindow.StagingError as exc:
+            raise self._broken(exc) from None
+
+    def send_run(self, key: str, function: str, null: bool = False) -> None:
+        msg: dict[str, Any] = {"op": "run", "key": key, "target": function}
+        if self.handle is not None:   # a method of a remote object (e.g. Tracker.update)
+            msg = {**msg, "target": self.handle, "method": function}
+        if self.window is not None:
+            msg["mem"] = True
+        if null:                      # the reference's worker only: the boundary alone
+            msg["null"] = True
+        self.client.send(msg)
+
+    def results(self, reply: dict, function: str) -> list:
+        if "raised" in reply:
+            raise CandidateError(reply["raised"], function)
+        out = reply.get("ok")
+        if not isinstance(out, list):
+            raise AssertionError(f"{function}: malformed reply to a timed block")
+        if self.window is not None:
+            try:
+                with on_core(self.core):
+                    out = memwindow.gather(out, self.window, MAX_REPLY)
+            except memwindow.StagingError as exc:
+                raise self._broken(exc) from None
+        return out
+
+    def _broken(self, exc: Exception) -> WorkerError:
+        self.client.kill(WorkerError("error", f"worker broke the staging protocol ({exc})"))
+        return self.client.dead_reason
+
+
+def _array_bytes(value: Any) -> int:
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, (list, tuple)):
+        return sum(_array_bytes(v) for v in value)
+    if isinstance(value, dict):
+        return sum(_array_bytes(v) for v in value.values())
+    return 0
 
 
 class Blocks:
@@ -58,7 +109,8 @@ class Blocks:
 
     Created right before the first block: from then on, every CPU second either tree
     uses is charged to some block.  Also keeps what the report needs besides the
-    ratios: the share of staging in the reference's cost and the re-pinned threads.
+    ratios: the share of staging in the reference's cost, the re-pinned threads, and the
+    CPU (or wall) seconds spent so far.
     """
 
     def __init__(
@@ -77,32 +129,50 @@ class Blocks:
         clocks: tuple[CpuClock, CpuClock] | None,
         core: int | None,
     ) -> None:
+        handles = handles if handles is not None else (None, None)
+        # both sides cross the boundary the same way, or neither uses memory
+        mem = plan.staging != "pipe" and all(
+            getattr(c, "window", lambda: None)() is not None for c in (candidate, reference))
+        self.sides = {"c": _Side(candidate, handles[0], mem, core),
+                      "r": _Side(reference, handles[1], mem, core)}
         self.candidate, self.reference = candidate, reference
+        self.staging = "memory" if mem else "pipe"
         self.function = function
         self.make_args, self.rng = make_args, rng
         self.compare = compare
         self.limit, self.call_timeout, self.plan = limit, call_timeout, plan
-        self.handles = handles if handles is not None else (None, None)
         self.clocks, self.core = clocks, core
         self.serial = 0
         self.seen_inputs: set[bytes] = set()
-        self.ref_wall_per_call: list[float] = []
+        self.bytes_per_call = 0                  # of the arrays in the last fresh input
+        self.ref_per_call: list[float] = []      # the reference's cost per call, per block
         self.stage_share: list[float] = []
+        self.staging_cpu = 0.0
         self.stray: set[int] = set()
+        self.spent = 0.0                         # CPU (or wall) seconds of both sides so far
+        self.null = plan.boundary and clocks is not None
+        for c in (candidate, reference):         # allocators keep what blocks free (staging)
+            c.request({"op": "timing", "on": True}, call_timeout)
         self.last = self._cpu_now()
+
+    def close(self) -> None:
+        """Allocators back to normal (memory budgets must see what a function allocates);
+        a worker stopped meanwhile is restarted, with normal allocators, when next used."""
+        for c in (self.candidate, self.reference):
+            if c.dead_reason is None:
+                try:
+                    c.request({"op": "timing", "on": False}, self.call_timeout)
+                except (WorkerError, CandidateError):
+                    pass
 
     def run(self, k: int) -> Block:
         """One block of k calls per side (two halves in ABBA order when k >= 2; a single
-        call alternates CR / RC across blocks)."""
+        call alternates CR / RC across blocks); each half is staged right before it runs,
+        so that every run finds its inputs as recently written as any other run does."""
         self.serial += 1
         halves = [self._fresh_calls(k - k // 2)] + ([self._fresh_calls(k // 2)] if k > 1 else [])
         keys = [f"b{self.serial}h{i}" for i in range(len(halves))]
-        # stage everything before the first run (timed only to report its share)
-        at_stage = self._cpu_now()
-        for client in (self.candidate, self.reference):
-            for key, calls in zip(keys, halves, strict=True):
-                client.request({"op": "stage", "key": key, "calls": calls}, self.call_timeout)
-        staged = self._cpu_now()
+        self.staging_cpu = 0.0
         wall, outs = self._run_abba(keys, halves)
         now = self._cpu_now()
         self.stray.update(stray_threads(self.candidate, self.core))
@@ -114,9 +184,29 @@ class Blocks:
             # staging, both runs, and whatever ran in between (threads, children,
             # clean-up after the reply) -- so there is nowhere to hide work
             t = {side: max(now[side] - self.last[side], 1e-9) for side in ("c", "r")}
-            self.stage_share.append((staged["r"] - at_stage["r"]) / t["r"])
+            self.stage_share.append(self.staging_cpu / t["r"])
         self.last = now
-        return Block(t["c"], t["r"], wall["c"], wall["r"])
+        boundary = self._null_block(halves) if self.null else 0.0
+        self.spent += t["c"] + t["r"] + boundary
+        self.ref_per_call.append(t["r"] / k)
+        return Block(t["c"], t["r"], wall["c"], wall["r"], boundary)
+
+    def _null_block(self, halves: list[list]) -> float:
+        """The boundary's cost alone, in the reference's worker: the block's inputs staged
+        again the same way, and runs that call nothing and answer the reference's last
+        results again.  Its CPU time is not part of the next block (``last`` moves past
+        it); the candidate's clock keeps running, so nothing it does meanwhile is free."""
+        before = self.clocks[1].read()
+        keys = [f"n{self.serial}h{i}" for i in range(len(halves))]
+        for key, calls in zip(keys, halves, strict=True):
+            self.sides["r"].stage(key, calls, self.call_timeout)
+            self.sides["r"].send_run(key, self.function, null=True)
+            reply = self.reference.receive(self.call_timeout * len(calls))
+            if not isinstance(reply.get("ok"), list):
+                raise AssertionError(f"{self.function}: malformed reply to a boundary run")
+        after = self.clocks[1].read()
+        self.last["r"] = after
+        return max(after - before, 0.0)
 
     def _cpu_now(self) -> dict[str, float]:
         if self.clocks is None:
@@ -124,15 +214,23 @@ class Blocks:
         return {"c": self.clocks[0].read(), "r": self.clocks[1].read()}
 
     def _fresh_calls(self, k: int) -> list:
+        """k inputs never timed before.  An input drawn before is drawn again (a check that
+        moves a few scenes around has millions of inputs, and a measurement hundreds:
+        repeats happen); ``REDRAWS`` repeats in a row is a grader that ignores the rng."""
         calls = []
         for _ in range(k):
-            args = list(self.make_args(self.rng))
-            digest = fingerprint(args)
-            if digest in self.seen_inputs:
+            for _ in range(REDRAWS):
+                args = list(self.make_args(self.rng))
+                digest = fingerprint(args)
+                if digest not in self.seen_inputs:
+                    break
+            else:
                 raise RuntimeError(
                     f"make_args for {self.function} returned an input it had returned "
-                    "before; every timed call needs a fresh input (draw it from the rng)")
+                    f"before, {REDRAWS} times in a row; every timed call needs a fresh input "
+                    "(draw it from the rng)")
             self.seen_inputs.add(digest)
+            self.bytes_per_call = _array_bytes(args)
             calls.append([args, {}])
         return calls
 
@@ -146,34 +244,55 @@ class Blocks:
         outs: dict[str, list] = {"c": [], "r": []}
         for side, h in order:
             n_calls = len(halves[h])
-            if side == "c":
-                elapsed, out = self._run_candidate(keys[h], n_calls)
+            if side == "r" and self.clocks is not None:   # its share is reported
+                before = self.clocks[1].read()
+                self.sides[side].stage(keys[h], halves[h], self.call_timeout)
+                self.staging_cpu += self.clocks[1].read() - before
             else:
-                elapsed, out = _timed_run(self.reference, keys[h], self.function,
-                                          self.call_timeout * n_calls, self.handles[1])
-                self.ref_wall_per_call.append(elapsed / n_calls)
-            wall[side] += elapsed
-            outs[side].extend(out)
+                self.sides[side].stage(keys[h], halves[h], self.call_timeout)
+            start_cpu = self.clocks[0].read() if side == "c" and self.clocks else None
+            t0 = time.perf_counter()
+            self.sides[side].send_run(keys[h], self.function)
+            if side == "c":
+                reply = self._await_candidate(n_calls, t0, start_cpu)
+            else:
+                reply = self.reference.receive(self.call_timeout * n_calls)
+            wall[side] += time.perf_counter() - t0
+            outs[side].extend(self.sides[side].results(reply, self.function))
         return wall, outs
 
-    def _run_candidate(self, key: str, n_calls: int) -> tuple[float, list]:
-        limit_s = self._ceiling(n_calls)
-        try:
-            return _timed_run(self.candidate, key, self.function, limit_s, self.handles[0])
-        except WorkerError as exc:
-            if exc.status == "timeout" and limit_s < self.call_timeout * n_calls - 1e-9:
-                ref_ms = 1000 * statistics.median(self.ref_wall_per_call)
-                raise Stopped(f"{self.function} did not finish {n_calls} call(s) in "
-                              f"{limit_s:.1f} s (the reference takes {ref_ms:.2f} ms per "
-                              f"call): far over the {self.limit:g}x budget; stopped (its "
-                              "worker is restarted for later checks)") from None
-            raise
+    def _await_candidate(self, n_calls: int, t0: float, start_cpu: float | None) -> dict:
+        """The candidate's reply; a run past the ceiling is stopped (docs: "ceiling"):
+        the candidate's CPU time is watched while it runs, so a busy machine that slows
+        it down never stops it; the call timeout is the wall-clock backstop."""
+        backstop = self.call_timeout * n_calls
+        ceiling = self._ceiling(n_calls)
+        while True:
+            waited = time.perf_counter() - t0
+            if waited >= backstop:
+                self.candidate.kill(WorkerError("timeout", f"no answer within {backstop:.0f} s"))
+                raise self.candidate.dead_reason
+            reply = self.candidate.poll(min(POLL_S, backstop - waited))
+            if reply is not None:
+                return reply
+            if ceiling is None:
+                continue
+            used = (self.clocks[0].read() - start_cpu if start_cpu is not None
+                    else time.perf_counter() - t0)
+            if used > ceiling:
+                self.candidate.kill(WorkerError("timeout", "stopped at the latency ceiling"))
+                ref_ms = 1000 * statistics.median(self.ref_per_call)
+                clock = "CPU" if start_cpu is not None else "wall"
+                raise Stopped(f"{self.function} did not finish {n_calls} call(s) within "
+                              f"{ceiling:.1f} s of {clock} time (the reference takes "
+                              f"{ref_ms:.2f} ms per call): far over the {self.limit:g}x "
+                              "budget; stopped (its worker is restarted for later checks)")
 
-    def _ceiling(self, calls: int) -> float:
-        """Seconds a candidate run may take before it is stopped (docs: "ceiling")."""
-        per_call = statistics.median(self.ref_wall_per_call) if self.ref_wall_per_call else None
-        cap = self.call_timeout * calls
-        if per_call is None:
-            return cap
-        return min(cap, max(self.plan.ceiling_min_s,
-                            self.plan.ceiling_factor * self.limit * per_call * calls))
+    def _ceiling(self, calls: int) -> float | None:
+        """Seconds (CPU, or wall without CPU accounting) a candidate run may take before it
+        is stopped; None before the reference's cost is known (warm-up)."""
+        if not self.ref_per_call:
+            return None
+        per_call = statistics.median(self.ref_per_call)
+        return max(self.plan.ceiling_min_s,
+                   self.plan.ceiling_factor * self.limit * per_call * calls)

@@ -19,8 +19,11 @@ Method (docs/measurement.md has the reasons and the figures):
   order-statistic interval, widened by a small allowance for run-to-run drift.
 * **Stopping**: from ``min_blocks`` on, pass when the upper bound is within the
   budget, fail when the lower bound is over it; blocks far over (or under) the
-  budget decide early; else at ``max_blocks`` or ``max_seconds`` of wall time
-  (the candidate's slowness included) the verdict is ``inconclusive``.
+  budget decide early.  Caps count the measurement's own CPU time (``max_cpu_s``,
+  the candidate's slowness included, other jobs' not), blocks, and a generous wall
+  backstop; at a cap, every block well beyond the budget still decides
+  (``decide_at_cap``); an undecided measurement is measured once more with larger
+  caps, and only then reported ``inconclusive``.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -38,7 +41,16 @@ from proctor.measure.blocks import Block, Blocks, Stopped
 from proctor.measure.compare import same_result
 from proctor.measure.cpuclock import CpuClock, pick_clocks, process_tree
 from proctor.measure.pinning import core_lock, grader_off, stray_threads
-from proctor.measure.stats import Plan, decide, median_interval, min_blocks_for, widened_interval
+from proctor.measure.stats import (
+    Plan,
+    decide,
+    decide_at_cap,
+    median_interval,
+    min_blocks_for,
+    widened_interval,
+)
+from proctor.measure.tally import Tally
+from proctor.measure.verdict import verdict_text
 from proctor.verdicts import Outcome
 from proctor.worker.client import WorkerClient
 
@@ -55,23 +67,6 @@ __all__ = [
 ]
 
 _DEFAULT_PLAN = Plan()  # frozen, so one shared default is safe
-
-
-@dataclass
-class _Tally:
-    """The measured blocks so far (what a check stopped at the ceiling reports too)."""
-
-    k: int = 1
-    ratios: list[float] = field(default_factory=list)
-    wall_ratios: list[float] = field(default_factory=list)
-    cand_s: float = 0.0
-    ref_s: float = 0.0
-
-    def add(self, b: Block) -> None:
-        self.ratios.append(b.cand / b.ref)
-        self.wall_ratios.append(b.cand_wall / max(b.ref_wall, 1e-9))
-        self.cand_s += b.cand
-        self.ref_s += b.ref
 
 
 def latency_ratio(
@@ -109,18 +104,33 @@ def _measure(candidate: WorkerClient, reference: WorkerClient, function: str,
     clock_name = f"cpu:{clocks[0].source}" if clocks else "wall"
     # the wall clock is far noisier: it needs twice the evidence to decide early
     far_blocks = plan.far_blocks * (1 if clocks else 2)
-    tally = _Tally()
+    tally = Tally()
+    first: dict[str, Any] | None = None
     with grader_off({core} if core is not None else set()):
         blocks = Blocks(candidate, reference, function, make_args, rng, compare or same_result,
                         limit=limit, call_timeout=call_timeout, plan=plan, handles=handles,
                         clocks=clocks, core=core)
         try:
-            status, early = _run_until_decided(blocks, tally, limit, plan, far_blocks, started)
+            _warm_up(blocks, tally, plan)
+            status, early, cap = _attempt(blocks, tally, limit, plan, far_blocks, clocks,
+                                          0.0, started)
+            if status == "inconclusive" and plan.retry_factor > 1:
+                # measured once more, with larger caps, before it is reported
+                first = _summary(tally, plan, cap)
+                tally = Tally(k=tally.k, boundary=tally.boundary)
+                bigger = replace(plan, max_blocks=round(plan.max_blocks * plan.retry_factor),
+                                 max_cpu_s=plan.max_cpu_s * plan.retry_factor,
+                                 max_wall_s=plan.max_wall_s * plan.retry_factor)
+                status, early, cap = _attempt(blocks, tally, limit, bigger, far_blocks, clocks,
+                                              blocks.spent, time.monotonic())
         except Stopped as stop:
             return Outcome("fail", str(stop), {
                 "ratio": None, "interval": None, "blocks": len(tally.ratios),
                 "calls_per_block": tally.k, "clock": clock_name, "early": "ceiling",
+                "staging": blocks.staging,
                 "seconds": round(time.monotonic() - started, 2)}, budget.as_dict())
+        finally:
+            blocks.close()
 
     ratio = statistics.median(tally.ratios)
     lo, hi = widened_interval(tally.ratios, plan)
@@ -128,71 +138,139 @@ def _measure(candidate: WorkerClient, reference: WorkerClient, function: str,
     measured: dict[str, Any] = {
         "ratio": round(ratio, 4),
         "interval": [round(lo, 4), round(hi, 4)],
+        "block_range": [round(min(tally.ratios), 4), round(max(tally.ratios), 4)],
         "confidence": plan.confidence,
         "drift_allowance": plan.drift,
         "blocks": n,
         "calls_per_block": k,
         "seconds": round(time.monotonic() - started, 2),
+        "cpu_seconds": round(blocks.spent, 2) if clocks else None,
         "clock": clock_name,
+        "staging": blocks.staging,
         "wall_ratio": round(statistics.median(tally.wall_ratios), 4),
-        "reference_ms_per_call": round(1000 * tally.ref_s / (n * k), 4),
-        "candidate_ms_per_call": round(1000 * tally.cand_s / (n * k), 4),
+        "reference_ms_per_call": round(1000 * sum(tally.refs) / (n * k), 4),
+        "candidate_ms_per_call": round(1000 * sum(tally.cands) / (n * k), 4),
     }
+    if tally.boundary:
+        # moving inputs and results and dispatching the calls, measured in the reference's
+        # worker and taken off both sides; "raw_ratio" is the ratio before that
+        measured["boundary_ms_per_call"] = round(1000 * tally.cost / k, 4)
+        measured["boundary_share"] = round(tally.cost / statistics.median(tally.refs), 3)
+        measured["raw_ratio"] = round(statistics.median(tally.raw_ratios), 4)
     if blocks.stage_share:
         # CPU share of receiving the inputs in the reference's cost: both sides pay
         # it, which pulls ratios towards 1 by about this much
         measured["staging_share"] = round(statistics.median(blocks.stage_share), 3)
     if early:
         measured["early"] = early
+    if cap:
+        measured["stopped_by"] = cap
+    if first is not None:
+        measured["attempts"] = 2
+        measured["first_attempt"] = first
     if blocks.stray:
         measured["repinned_threads"] = len(blocks.stray)
     how = f"{n} blocks of {k} calls, {clock_name} time"
-    message = _verdict_text(function, status, early, ratio, (lo, hi), limit, plan,
-                            far_blocks, how)
+    if first is not None:
+        how += (f"; a first measurement, {first['blocks']} blocks at {first['ratio']:.2f}x, "
+                "was inconclusive")
+    message = verdict_text(function, status, early, tally.ratios, limit, plan, far_blocks, how,
+                           cap, clocks is not None, retried=first is not None)
     return Outcome(status, message, measured, budget.as_dict())
 
 
-def _run_until_decided(blocks: Blocks, tally: _Tally, limit: float, plan: Plan,
-                       far_blocks: int, started: float) -> tuple[str, str]:
-    """Warm up, size the blocks, then measure block by block until the rule decides.
-
-    Returns ``(status, early)``; ``tally`` holds the blocks even when a ``Stopped``
-    escapes."""
-    blocks.run(1)                      # warm-up: imports, caches, lazy initialisation
+def _warm_up(blocks: Blocks, tally: Tally, plan: Plan) -> None:
+    """One call per side (imports, caches, lazy initialisation), one more that sizes the
+    blocks, and one discarded full-size block (allocators, caches) when blocks are big,
+    which sizes them again (a single call's cost includes a round trip's).
+    A block holds at least two calls per side, so that it is always ABBA (C R R C): a
+    drift or the first run's extra cost cancels inside it; and at least
+    ``min_ref_block_s`` of the reference's time (within ``max_block_bytes`` of inputs), so
+    that a ratio against a fast reference does not rest on a few milliseconds of it (a
+    burst of other work would swing it), and a run's first call, which finds the caches
+    and TLB as the other worker left them (12% slower for ``multi_head_attention``), is
+    one call of many: a function doing k times the work would pay it once per k."""
+    blocks.run(1)
     sizing = blocks.run(1)
-    per_call = sizing.cand + sizing.ref
-    tally.k = int(max(1, min(plan.max_calls_per_block,
-                             round(plan.target_block_s / max(per_call, 1e-7)))))
+    most = max(1, plan.max_block_bytes // max(blocks.bytes_per_call, 1))
+    tally.k = _calls_per_block(sizing.cand, sizing.ref, plan, most)
     if tally.k > 2:
-        blocks.run(tally.k)            # warm-up at full size (allocators, caches)
+        full = blocks.run(tally.k)
+        resized = _calls_per_block(full.cand / tally.k, full.ref / tally.k, plan, most)
+        if resized > tally.k:
+            tally.k = resized
+        elif full.boundary > 0:     # the boundary of a block of this size
+            tally.boundary.append(full.boundary)
+
+
+def _calls_per_block(cand: float, ref: float, plan: Plan, most: int) -> int:
+    want = max(plan.target_block_s / max(cand + ref, 1e-7),
+               plan.min_ref_block_s / max(ref, 1e-7))
+    want = min(want, plan.max_block_s / max(cand + ref, 1e-7))   # a very slow candidate
+    return int(max(plan.min_calls_per_block,
+                   min(plan.max_calls_per_block, most, round(want))))
+
+
+def _attempt(blocks: Blocks, tally: Tally, limit: float, plan: Plan, far_blocks: int,
+             clocks: object, spent0: float, wall0: float) -> tuple[str, str, str]:
+    """Measure block by block until the rule decides or a cap stops it; the caps count
+    from ``spent0`` (CPU) and ``wall0`` (wall), so the warm-up counts towards the first
+    attempt's.
+
+    Returns ``(status, early, cap)``: ``cap`` names the cap that stopped an undecided
+    measurement (``blocks``, ``cpu``, ``wall``).  ``tally`` holds the blocks even when a
+    ``Stopped`` escapes.
+
+    The verdict is the first look's that decides.  The ratio is reported from more blocks
+    when that look's interval is wider than ``plan.precision`` of the ratio (a noisy
+    episode): measuring goes on, for at most ``precision_cpu_s`` more CPU seconds, while
+    every look decides the same way; a look that does not ends it, and the report is the
+    last look that did (its ratio, interval and message)."""
+    decided: tuple[str, str] | None = None
+    kept, since = 0, 0.0
     while True:
         b = blocks.run(tally.k)
         tally.add(b)
-        spent = time.monotonic() - started
         status, early = decide(tally.ratios, limit, plan, far_blocks)
-        next_block = b.cand_wall + b.ref_wall
-        if not status and (len(tally.ratios) >= plan.max_blocks
-                           or spent + next_block > plan.max_seconds):
-            status = "inconclusive"
+        if decided is not None and status != decided[0]:
+            tally.keep(kept)                   # back to the last look that decided
+            return decided[0], decided[1], ""
         if status:
-            return status, early
+            if decided is None:
+                since = blocks.spent
+            decided, kept = (status, early), len(tally.cands)
+            if (_precise(tally.ratios, plan) or blocks.spent - since > plan.precision_cpu_s
+                    or _cap_reached(blocks, tally, b, plan, spent0, wall0, clocks is not None)):
+                return status, early, ""
+            continue
+        cap = _cap_reached(blocks, tally, b, plan, spent0, wall0, clocks is not None)
+        if cap:
+            status, early = decide_at_cap(tally.ratios, limit, plan, clocks is not None)
+            return status or "inconclusive", early, cap
 
 
-def _verdict_text(function: str, status: str, early: str, ratio: float,
-                  interval: tuple[float, float], limit: float, plan: Plan,
-                  far_blocks: int, how: str) -> str:
-    if early == "far":
-        way = "over" if status == "fail" else "under"
-        bound = limit * plan.far_factor if status == "fail" else limit / plan.far_factor
-        return (f"{function} is {ratio:.2f}x the reference: {far_blocks} blocks in a row "
-                f"were {way} {bound:.3g}x, far {way} the {limit:g}x budget ({how})")
-    span = f"{interval[0]:.2f}–{interval[1]:.2f}"
-    return {
-        "pass": f"{function} is {ratio:.2f}x the reference (interval {span}), within the "
-                f"{limit:g}x budget ({how})",
-        "fail": f"{function} is {ratio:.2f}x the reference (interval {span}), over the "
-                f"{limit:g}x budget ({how})",
-        "inconclusive": f"{function} is {ratio:.2f}x the reference but the interval {span} "
-                        f"straddles the {limit:g}x budget after {how}; scored as "
-                        "inconclusive (half points)",
-    }[status]
+def _precise(ratios: list[float], plan: Plan) -> bool:
+    """Whether the interval (or, before ``min_blocks``, the blocks' range) is narrower than
+    ``plan.precision`` of the ratio."""
+    lo, hi = widened_interval(ratios, plan)
+    return hi - lo <= plan.precision * statistics.median(ratios)
+
+
+def _cap_reached(blocks: Blocks, tally: Tally, last: Block, plan: Plan, spent0: float,
+                 wall0: float, cpu_clock: bool) -> str:
+    """Which cap the next block would cross (it is about as long as the last one)."""
+    if len(tally.ratios) >= plan.max_blocks:
+        return "blocks"
+    spent = blocks.spent - spent0
+    if spent + last.cand + last.ref > plan.max_cpu_s:
+        return "cpu" if cpu_clock else "wall"
+    if time.monotonic() - wall0 + last.cand_wall + last.ref_wall > plan.max_wall_s:
+        return "wall"
+    return ""
+
+
+def _summary(tally: Tally, plan: Plan, cap: str) -> dict[str, Any]:
+    lo, hi = widened_interval(tally.ratios, plan)
+    return {"ratio": round(statistics.median(tally.ratios), 4),
+            "interval": [round(lo, 4), round(hi, 4)], "blocks": len(tally.ratios),
+            "stopped_by": cap}

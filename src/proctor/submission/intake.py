@@ -28,7 +28,15 @@ JUNK = frozenset({"__MACOSX", ".DS_Store", "Thumbs.db", ".ipynb_checkpoints"})
 
 
 class IntakeError(ValueError):
-    """The submission as a whole cannot be read."""
+    """The submission as a whole cannot be read.
+
+    ``sha256`` identifies what was given (the zip's or file's bytes, the folder's tree), so
+    that the report of a rejected submission still names it (report.json contract: 64 hex).
+    """
+
+    def __init__(self, message: str, sha256: str = "") -> None:
+        super().__init__(message)
+        self.sha256 = sha256
 
 
 @dataclass
@@ -110,20 +118,43 @@ class Submission:
         self.close()
 
 
-def open_submission(path: Path, exercise_id: str | None = None) -> Submission:
-    """Open a directory, a .zip, or (for authors) one solution file for ``exercise_id``."""
+def submission_sha256(path: Path) -> str:
+    """The identity of a submission as given: a folder's tree hash, a file's content hash
+    (streamed: a zip may be large); a path that does not exist hashes as empty content."""
     path = Path(path)
+    if path.is_dir():
+        return tree_sha256(path)
+    h = hashlib.sha256()
+    if path.is_file():
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def open_submission(path: Path, exercise_id: str | None = None) -> Submission:
+    """Open a directory, a .zip, or (for authors) one solution file for ``exercise_id``.
+
+    An :class:`IntakeError` carries the submission's sha256 whatever the reason."""
+    path = Path(path)
+    digest = submission_sha256(path)
+    try:
+        return _open(path, exercise_id, digest)
+    except IntakeError as exc:
+        exc.sha256 = digest
+        raise
+
+
+def _open(path: Path, exercise_id: str | None, digest: str) -> Submission:
     if not path.exists():
         raise IntakeError(f"{path}: no such file or directory")
     if path.is_dir():
-        problems = _scan_dir(path)
-        return Submission(path.name, tree_sha256(path), path, problems)
+        return Submission(path.name, digest, path, _scan_dir(path))
     if path.suffix == ".zip":
-        return _open_zip(path)
+        return _open_zip(path, digest)
     if path.suffix in (".py", ".ipynb"):
         if exercise_id is None:
             raise IntakeError(f"{path}: a single solution file needs --exercise ID")
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
         name = path.stem if path.stem not in ("solution", "reference") else path.parent.name
         return Submission(name, digest, path.parent, [], {exercise_id: path})
     raise IntakeError(f"{path}: not a submission (expected a directory, .zip, .py or .ipynb)")
@@ -149,8 +180,7 @@ def _safe_member_path(name: str) -> PurePosixPath:
     return posix
 
 
-def _open_zip(path: Path) -> Submission:
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+def _open_zip(path: Path, digest: str) -> Submission:
     try:
         zf = zipfile.ZipFile(path)
     except Exception as exc:  # BadZipFile, OSError, and others on crafted central directories

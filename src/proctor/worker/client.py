@@ -18,8 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from proctor import sandbox
-from proctor.worker import codec
+from proctor.paths import import_root
+from proctor.worker import codec, memwindow
 
+# The worker's entry point: the engine's root first on sys.path, then the server as
+# ``__main__`` (as ``python -m proctor.worker.server`` would), with argv = [file, fds...].
+_BOOT = ("import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); "
+         "runpy.run_module('proctor.worker.server', run_name='__main__', alter_sys=True)")
 OUTPUT_CAP = 64 << 10
 # Replies are results, not data sets: a cap well under MAX_FRAME bounds the grader's memory.
 MAX_REPLY = 256 << 20
@@ -113,6 +118,8 @@ class WorkerClient:
         self._buf = bytearray()
         self.dead_reason: WorkerError | None = None
         self.output: _Capped | None = None
+        self._pipe_inode: int | None = None
+        self._window: memwindow.Window | None | bool = False   # False: not looked for yet
 
     # -- life cycle -------------------------------------------------------
     def start(self) -> None:
@@ -121,8 +128,13 @@ class WorkerClient:
         for fd in (to_w_w, from_w_w):
             _widen(fd)
         out_r, out_w = os.pipe()
-        # -u: candidate output reaches the report even though workers end by SIGKILL
-        argv = [sys.executable, "-I", "-u", "-m", "proctor.worker.server",
+        self._pipe_inode = os.fstat(to_w_r).st_ino   # identifies the server process later
+        self._window = False
+        # -u: candidate output reaches the report even though workers end by SIGKILL.
+        # -I ignores PYTHONPATH, so the worker is told where *this* engine lives (the
+        # sandbox binds it read-only at the same path): otherwise a checkout other than
+        # the installed one would run the installed engine's worker, or none at all.
+        argv = [sys.executable, "-I", "-u", "-c", _BOOT, str(import_root()),
                 str(to_w_r), str(from_w_w)]
         spec = sandbox.SandboxSpec(
             ro_binds=list(self.config.ro_binds), env=dict(self.config.env),
@@ -139,7 +151,19 @@ class WorkerClient:
         os.set_blocking(self._r, False)
         self.output = _Capped(out_r)
 
+    def window(self) -> memwindow.Window | None:
+        """Access to the worker server's memory for staging timed calls, or None (then the
+        pipe carries the arrays); looked for once per worker."""
+        if self._window is False:
+            self._window = None
+            if self.proc is not None and self._pipe_inode is not None and self.dead_reason is None:
+                self._window = memwindow.Window.open(self.proc.pid, self._pipe_inode)
+        return self._window or None
+
     def close(self) -> None:
+        if isinstance(self._window, memwindow.Window):
+            self._window.close()
+        self._window = None
         if self.proc is not None:
             self.proc.kill()
         for fd in (getattr(self, "_w", None), getattr(self, "_r", None)):
@@ -170,6 +194,20 @@ class WorkerClient:
             raise self._died() from None
 
     def receive(self, timeout: float) -> dict:
+        reply = self.poll(timeout)
+        if reply is None:
+            self.kill(WorkerError("timeout", f"no answer within {timeout:.0f} s"))
+            raise self.dead_reason
+        return reply
+
+    def kill(self, reason: WorkerError) -> None:
+        """Stop the worker for ``reason`` (what later calls are told)."""
+        self.close()
+        self.dead_reason = reason
+
+    def poll(self, timeout: float) -> dict | None:
+        """The next reply, or None when none came within ``timeout`` (the worker lives on:
+        a caller that waits in slices decides when to give up)."""
         deadline = time.monotonic() + timeout
         while True:
             frame = self._take_frame()
@@ -177,9 +215,7 @@ class WorkerClient:
                 return frame
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                self.close()
-                self.dead_reason = WorkerError("timeout", f"no answer within {timeout:.0f} s")
-                raise self.dead_reason
+                return None
             ready, _, _ = select.select([self._r], [], [], min(remaining, 0.5))
             if not ready:
                 continue
