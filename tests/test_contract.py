@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT
 
 from proctor.calibrate import contract
-from proctor.cli import _ledgers
+from proctor.calibrate.contract import print_ledgers as _ledgers
 from proctor.library import scaffold
 from proctor.library.spec import Library, SpecError
 
@@ -23,7 +23,7 @@ def test_every_exercise_has_a_ledger_that_proves_every_clause(ex_id):
     clauses, problems, points = contract.review(LIBRARY.get(ex_id))
     assert problems == []
     assert clauses, f"{ex_id}: an empty ledger"
-    assert all(c.check in points for c in clauses)
+    assert all(c.check in points for c in clauses if c.check or not c.foundational)
 
 
 @pytest.fixture

@@ -32,7 +32,7 @@ ADD = "def add(a, b):\n    return a + b\n"
 WRONG_ADD = "def add(a, b):\n    return a - b\n"
 SCALE = "def scale(x, k):\n    return x * k\n"
 UNSAFE = "--unsafe-no-sandbox"
-TIMINGS = {"seconds", "grading_seconds"}
+TIMINGS = {"seconds", "grading_seconds", "received", "graded"}  # when, not what
 
 
 def ok(proc):

@@ -37,6 +37,8 @@ class Clause:
     text: str
     check: str
     rejected: tuple[str, ...]
+    #: why no single check or rejected solution can prove it: every check depends on it
+    foundational: str = ""
 
 
 def ledger_path(ex: ExerciseDir) -> Path:
@@ -65,7 +67,7 @@ def load(ex: ExerciseDir) -> list[Clause] | None:
         where = f"{path}: [[clause]] #{i}"
         if not isinstance(c, dict):
             raise SpecError(f"{where}: must be a table")
-        extra = set(c) - {"id", "text", "check", "rejected"}
+        extra = set(c) - {"id", "text", "check", "rejected", "note", "foundational"}
         if extra:
             raise SpecError(f"{where}: unknown keys {sorted(extra)}")
         cid = c.get("id")
@@ -84,7 +86,10 @@ def load(ex: ExerciseDir) -> list[Clause] | None:
         if not (isinstance(rejected, list) and all(isinstance(r, str) for r in rejected)):
             raise SpecError(f"{where} ({cid}): rejected must be a list of rejected solution "
                             "names")
-        clauses.append(Clause(cid, " ".join(text.split()), check, tuple(rejected)))
+        basis = c.get("foundational", "")
+        if not isinstance(basis, str) or not isinstance(c.get("note", ""), str):
+            raise SpecError(f"{where} ({cid}): note and foundational are sentences (strings)")
+        clauses.append(Clause(cid, " ".join(text.split()), check, tuple(rejected), basis))
     return clauses
 
 
@@ -99,12 +104,12 @@ def audit(ex: ExerciseDir, clauses: list[Clause] | None, check_ids: list[str],
                 "the prompt with its owning check and a rejected solution (docs/authoring.md)"]
     problems = []
     for c in clauses:
-        if not c.check:
+        if not c.check and not c.foundational:
             problems.append(f"clause {c.id!r} has no owning check")
-        elif c.check not in check_ids:
+        elif c.check and c.check not in check_ids:
             problems.append(f"clause {c.id!r} names check {c.check!r}, which does not exist "
                             f"(checks: {', '.join(check_ids)})")
-        if not c.rejected:
+        if not c.rejected and not c.foundational:
             problems.append(f"clause {c.id!r} has no rejected solution (add one that breaks "
                             "only this clause, usually a mutant)")
         for name in c.rejected:
