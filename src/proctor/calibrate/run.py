@@ -19,16 +19,14 @@ see ``mutants``).
 
 from __future__ import annotations
 
-import hashlib
-import shutil
-import subprocess
-import sys
+import time
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 
 from proctor.calibrate import mutants as _mutants
-from proctor.digest import tree_sha256
+from proctor.calibrate.builds import STORE, build_artifact
+from proctor.calibrate.solution import Solution, Verdict
 from proctor.grading.exercise import Source, grade_exercise, runner_source
 from proctor.grading.submission import reference_source, solution_artifact_dir
 from proctor.library.spec import ExerciseDir, Library, SpecError
@@ -36,26 +34,6 @@ from proctor.report.model import ExerciseResult
 from proctor.submission.notebook import cells_from_file
 
 FAILING = ("fail", "error", "timeout")
-
-
-@dataclass
-class Solution:
-    name: str
-    path: Path
-    must_fail: frozenset[str] = frozenset()
-    why: str = ""
-    weights_from: str | None = None  # another solution whose artifacts/<id>/ this one uses
-    # checks whose verdict is not asserted: the solution sits too near their budget by
-    # construction (e.g. an fp32 model against an "int8 must be faster" budget of 0.9x)
-    unjudged: frozenset[str] = frozenset()
-    mutation: _mutants.Mutation | None = None
-
-
-@dataclass
-class Verdict:
-    solution: Solution
-    result: ExerciseResult
-    mismatches: list[str] = field(default_factory=list)
 
 
 def discover(ex: ExerciseDir) -> list[Solution]:
@@ -109,14 +87,6 @@ def _is_solution_ref(ex: ExerciseDir, rel: object) -> bool:
     return rel.split("/")[0] in ("accepted", "rejected") and (ex.solutions_dir / rel).is_dir()
 
 
-def _tree_digest(root: Path | None, skip_code: bool = False) -> str:
-    def data_only(p: Path) -> bool:
-        return not (p.suffix in (".py", ".pyc") or "__pycache__" in p.parts)
-    if root is None:
-        return ""
-    return tree_sha256(root, data_only) if skip_code else tree_sha256(root)
-
-
 def _entry(path: Path, *names: str) -> Path:
     if path.is_file():
         return path
@@ -124,41 +94,6 @@ def _entry(path: Path, *names: str) -> Path:
         if (path / n).is_file():
             return path / n
     raise SpecError(f"{path}: no {' or '.join(names)}")
-
-
-def build_artifact(ex: ExerciseDir, sol: Solution, cache: Path,
-                   start_from: Path | None = None) -> Path:
-    """Run a solution's build script once per content (the script, the files of
-    ``start_from``, copied in first, and for an artifact exercise the data files of its
-    ``reference_artifact`` dir, which builds derive from: a retrained baseline rebuilds);
-    return the artifact dir."""
-    mutant = ex.spec.kind == "artifact" and sol.mutation is not None
-    script = None if mutant else _entry(sol.path, "build.py")
-    text = _mutants.apply(sol.mutation, ex.solutions_dir).encode() if mutant \
-        else script.read_bytes()
-    inputs = None
-    if ex.spec.kind == "artifact" and ex.spec.reference_artifact:
-        inputs = (ex.public_dir / ex.spec.reference_artifact).resolve()
-        inputs = inputs if inputs.is_dir() else inputs.parent
-    digest = hashlib.sha256(text + _tree_digest(start_from).encode()
-                            + _tree_digest(inputs, skip_code=True).encode()).hexdigest()
-    digest = digest[:16]
-    out = cache / ex.id / f"{sol.name.replace('/', '__')}-{digest}"
-    if (out / ".complete").is_file():
-        return out
-    shutil.rmtree(out, ignore_errors=True)
-    if start_from is not None:
-        shutil.copytree(start_from, out)
-    out.mkdir(parents=True, exist_ok=True)
-    if script is None:  # a mutant's script exists only as text: run it from the cache
-        script = out.parent / f"{out.name}.build.py"
-        script.write_bytes(text)
-    proc = subprocess.run([sys.executable, str(script), str(out)], capture_output=True,
-                          text=True, cwd=ex.solutions_dir.parent.parent, timeout=1800)
-    if proc.returncode != 0:
-        raise SpecError(f"{sol.path}: build failed ({script}):\n{proc.stderr[-2000:]}")
-    (out / ".complete").write_text(digest)
-    return out
 
 
 def code_artifacts(ex: ExerciseDir, sol: Solution, cache: Path) -> Path | None:
@@ -207,12 +142,25 @@ def judge(sol: Solution, result: ExerciseResult) -> list[str]:
     return problems
 
 
+def _build_of(ex: ExerciseDir, src: Source, cache: Path) -> tuple[str, Path] | None:
+    d = src.artifact_dir
+    if d is not None and d.parent in (cache / ex.id, ex.solutions_dir / STORE):
+        return d.name, d
+    return None
+
+
 def calibrate(library: Library, ids: list[str], unsafe: bool, repeat: int = 1,
-              cache: Path | None = None, log=print) -> list[Verdict]:
+              cache: Path | None = None, log=print,
+              on_exercise: Callable[[ExerciseDir, float, dict[str, Path]], None] | None = None,
+              ) -> list[Verdict]:
+    """Grade every solution of ``ids``; ``on_exercise(ex, wall seconds, builds)`` is told
+    after each exercise what it cost and which built artifact dirs its solutions used."""
     cache = cache or library.root / ".cache" / "calibrate"
     verdicts: list[Verdict] = []
     for ex_id in ids:
         ex = library.get(ex_id)
+        start = time.monotonic()
+        built: dict[str, Path] = {}
         reference = reference_source(ex)
         for sol in discover(ex):
             try:
@@ -222,8 +170,12 @@ def calibrate(library: Library, ids: list[str], unsafe: bool, repeat: int = 1,
                                         float(ex.spec.points), message=str(exc))
                 verdicts.append(Verdict(sol, failed, judge(sol, failed)))
                 continue
+            if (b := _build_of(ex, src, cache)) is not None:
+                built[b[0]] = b[1]
             for r in range(repeat):
                 log(f"  {ex.id} {sol.name}" + (f" (repeat {r + 1}/{repeat})" if repeat > 1 else ""))
                 result = grade_exercise(ex, src, reference, hidden=True, unsafe=unsafe)
                 verdicts.append(Verdict(sol, result, judge(sol, result)))
+        if on_exercise is not None:
+            on_exercise(ex, time.monotonic() - start, built)
     return verdicts
