@@ -224,10 +224,11 @@ def _attempt(blocks: Blocks, tally: Tally, limit: float, plan: Plan, far_blocks:
     The verdict is the first look's that decides.  The ratio is reported from more blocks
     when that look's interval is wider than ``plan.precision`` of the ratio (a noisy
     episode): measuring goes on, for at most ``precision_cpu_s`` more CPU seconds, while
-    every look decides the same way; a look that does not ends it, and the report is the
-    last look that did (its ratio, interval and message)."""
+    every look decides the same way (``far_precision_cpu_s`` after a "far" verdict: a
+    hopeless candidate's ratio need not be precise); a look that does not ends it, and
+    the report is the last look that did (its ratio, interval and message)."""
     decided: tuple[str, str] | None = None
-    kept, since = 0, 0.0
+    kept, since, budget = 0, 0.0, 0.0
     while True:
         b = blocks.run(tally.k)
         tally.add(b)
@@ -238,8 +239,9 @@ def _attempt(blocks: Blocks, tally: Tally, limit: float, plan: Plan, far_blocks:
         if status:
             if decided is None:
                 since = blocks.spent
+                budget = plan.far_precision_cpu_s if early == "far" else plan.precision_cpu_s
             decided, kept = (status, early), len(tally.cands)
-            if (_precise(tally.ratios, plan) or blocks.spent - since > plan.precision_cpu_s
+            if (_precise(tally.ratios, plan) or blocks.spent - since > budget
                     or _cap_reached(blocks, tally, b, plan, spent0, wall0, clocks is not None)):
                 return status, early, ""
             continue
