@@ -272,3 +272,15 @@ def test_an_artifact_mutant_is_a_mutated_build_script(tmp_path):
     write(sols / "rejected" / "two" / "build.py", "")  # a mutant and a script: ambiguous
     with pytest.raises(SpecError, match="no solution.py or solution.ipynb or build.py"):
         cal.discover(ex)
+
+
+def test_jobs_keep_discovery_order_and_report_each_exercise(tiny_lib):
+    seen = []
+    one = run(tiny_lib, ("adder", "scale"))
+    two = run(tiny_lib, ("adder", "scale"), jobs=2,
+              on_exercise=lambda ex, s, built: seen.append((ex.id, s > 0, built)))
+    assert [(v.result.id, v.solution.name) for v in two] \
+        == [(v.result.id, v.solution.name) for v in one]
+    assert [[c.status for c in v.result.checks] for v in two] \
+        == [[c.status for c in v.result.checks] for v in one]
+    assert seen == [("adder", True, {}), ("scale", True, {})]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 import tomllib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from proctor.calibrate import mutants as _mutants
@@ -152,15 +153,20 @@ def _build_of(ex: ExerciseDir, src: Source, cache: Path) -> tuple[str, Path] | N
 def calibrate(library: Library, ids: list[str], unsafe: bool, repeat: int = 1,
               cache: Path | None = None, log=print,
               on_exercise: Callable[[ExerciseDir, float, dict[str, Path]], None] | None = None,
-              ) -> list[Verdict]:
-    """Grade every solution of ``ids``; ``on_exercise(ex, wall seconds, builds)`` is told
-    after each exercise what it cost and which built artifact dirs its solutions used."""
+              jobs: int = 1) -> list[Verdict]:
+    """Grade every solution of ``ids`` (``jobs`` at a time: latency measurements still take
+    turns on the timing core); ``on_exercise(ex, seconds, builds)`` is told, at the end, what
+    each exercise cost (its builds plus its gradings, summed) and which built artifact dirs
+    its solutions used.  Verdicts come in discovery order whatever ``jobs`` is."""
     cache = cache or library.root / ".cache" / "calibrate"
-    verdicts: list[Verdict] = []
+    slots: list[Verdict | None] = []
+    tasks: list[tuple[int, ExerciseDir, Solution, Source, Source, str]] = []
+    cost: dict[str, float] = {}
+    built: dict[str, dict[str, Path]] = {}
     for ex_id in ids:
         ex = library.get(ex_id)
         start = time.monotonic()
-        built: dict[str, Path] = {}
+        built[ex.id] = {}
         reference = reference_source(ex)
         for sol in discover(ex):
             try:
@@ -168,14 +174,28 @@ def calibrate(library: Library, ids: list[str], unsafe: bool, repeat: int = 1,
             except SpecError as exc:  # e.g. a stale mutant: this solution's mismatch only
                 failed = ExerciseResult(ex.id, ex.spec.title, "error", 0.0,
                                         float(ex.spec.points), message=str(exc))
-                verdicts.append(Verdict(sol, failed, judge(sol, failed)))
+                slots.append(Verdict(sol, failed, judge(sol, failed)))
                 continue
             if (b := _build_of(ex, src, cache)) is not None:
-                built[b[0]] = b[1]
+                built[ex.id][b[0]] = b[1]
             for r in range(repeat):
-                log(f"  {ex.id} {sol.name}" + (f" (repeat {r + 1}/{repeat})" if repeat > 1 else ""))
-                result = grade_exercise(ex, src, reference, hidden=True, unsafe=unsafe)
-                verdicts.append(Verdict(sol, result, judge(sol, result)))
-        if on_exercise is not None:
-            on_exercise(ex, time.monotonic() - start, built)
-    return verdicts
+                note = f" (repeat {r + 1}/{repeat})" if repeat > 1 else ""
+                tasks.append((len(slots), ex, sol, src, reference, note))
+                slots.append(None)
+        cost[ex.id] = time.monotonic() - start
+
+    def grade(task: tuple[int, ExerciseDir, Solution, Source, Source, str]) -> float:
+        i, ex, sol, src, reference, note = task
+        log(f"  {ex.id} {sol.name}{note}")
+        start = time.monotonic()
+        result = grade_exercise(ex, src, reference, hidden=True, unsafe=unsafe)
+        slots[i] = Verdict(sol, result, judge(sol, result))
+        return time.monotonic() - start
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for task, seconds in zip(tasks, pool.map(grade, tasks), strict=True):
+            cost[task[1].id] += seconds
+    if on_exercise is not None:
+        for ex_id in ids:
+            on_exercise(library.get(ex_id), cost[ex_id], built[ex_id])
+    return [v for v in slots if v is not None]
