@@ -75,7 +75,7 @@ SAMPLES = {
     # plain Python loops: correct, but over the latency budgets
     "slow": {
         "box_ops": "code:slow/box_ops",
-        "seg_masks": "rejected/pairwise_python_loop",
+        "seg_masks": "code:slow/seg_masks",
     },
     # the edge track only: an accepted export with external data, a pruned model that
     # was not fine-tuned, float16 instead of int8

@@ -388,3 +388,18 @@ def test_oversize_frame_header_is_refused_before_reading():
 def test_frame_with_garbage_payload_raises_codec_error():
     with pytest.raises(CodecError):
         read_frame(io.BytesIO(struct.pack("<Q", 4) + b"\xc1\xc1\xc1\xc1"))
+
+
+def test_timed_results_take_the_same_one_block_path_through_memory_staging():
+    """A timed run encodes results with ``plain_described``: a list of numpy scalars must
+    cost what it costs outside timing (one block), or the latency check would charge the
+    boundary for a type slip that its own clause judges."""
+    from proctor.worker import staging
+    from proctor.worker.server import Worker
+
+    counts = list(np.arange(1000, dtype=np.int64))
+    out = staging.plain_described({"size": [2, 500], "counts": counts}, staging.Outbox(),
+                                  Worker().plain)
+    assert isinstance(out["counts"], codec.ScalarList)
+    assert len(dumps(out)) < 8 * 1000 + 64
+    assert loads(dumps(out))["counts"] == counts

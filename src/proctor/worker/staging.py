@@ -126,6 +126,8 @@ def plain_described(value: Any, keep: Any, plain: Any, depth: int = 0) -> Any:
     if kind is list or kind is tuple:
         if set(map(type, value)) <= _SCALARS:
             return value if kind is list else list(value)
+        if kind is list and (same := codec.ScalarList.of(value)) is not None:
+            return same   # numpy scalars of one dtype: one block, as ``plain`` sends them
         return [plain_described(v, keep, plain, depth + 1) for v in value]
     if kind is dict:
         return {str(k): plain_described(v, keep, plain, depth + 1) for k, v in value.items()}
