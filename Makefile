@@ -28,11 +28,11 @@ demo: setup
 test: setup
 	$(PY) -m ruff check src tests benchmarks scripts exercises graders reference_solutions
 	$(PY) -m proctor notebooks --check
-	$(PY) -m proctor calibrate --strict
+	$(PY) -m proctor calibrate --strict --jobs 2
 	$(PY) -m pytest -q tests
 
 calibrate: setup
-	$(PY) -m proctor calibrate --strict
+	$(PY) -m proctor calibrate --strict --jobs 2
 
 notebooks: setup
 	$(PY) -m proctor notebooks
