@@ -226,22 +226,28 @@ def _attempt(blocks: Blocks, tally: Tally, limit: float, plan: Plan, far_blocks:
     episode): measuring goes on, for at most ``precision_cpu_s`` more CPU seconds, while
     every look decides the same way (``far_precision_cpu_s`` after a "far" verdict: a
     hopeless candidate's ratio need not be precise); a look that does not ends it, and
-    the report is the last look that did (its ratio, interval and message)."""
+    the report is the last look that did (its ratio, interval and message).  A "far"
+    verdict is a shortcut: it stands once ``far_blocks`` more blocks agree, and gives way
+    to the ordinary rule as soon as a look does not (a spike of load, not the code)."""
     decided: tuple[str, str] | None = None
-    kept, since, budget = 0, 0.0, 0.0
+    kept, since, budget, first, shortcut = 0, 0.0, 0.0, 0, False
     while True:
         b = blocks.run(tally.k)
         tally.add(b)
         status, early = decide(tally.ratios, limit, plan, far_blocks)
         if decided is not None and status != decided[0]:
-            tally.keep(kept)                   # back to the last look that decided
-            return decided[0], decided[1], ""
+            if not shortcut:
+                tally.keep(kept)               # back to the last look that decided
+                return decided[0], decided[1], ""
+            decided = None                     # a "far" shortcut met contrary evidence (a
+            shortcut = False                   # load spike): the ordinary rule decides
         if status:
             if decided is None:
-                since = blocks.spent
-                budget = plan.far_precision_cpu_s if early == "far" else plan.precision_cpu_s
+                since, first, shortcut = blocks.spent, len(tally.ratios), early == "far"
+                budget = plan.far_precision_cpu_s if shortcut else plan.precision_cpu_s
             decided, kept = (status, early), len(tally.cands)
-            if (_precise(tally.ratios, plan) or blocks.spent - since > budget
+            confirmed = not shortcut or len(tally.ratios) - first >= far_blocks
+            if ((confirmed and _precise(tally.ratios, plan)) or blocks.spent - since > budget
                     or _cap_reached(blocks, tally, b, plan, spent0, wall0, clocks is not None)):
                 return status, early, ""
             continue
