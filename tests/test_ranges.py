@@ -9,11 +9,11 @@ import json
 import tomllib
 
 import pytest
-from conftest import expect_toml, run_cli, submission_dir, write
+from conftest import ROOT, expect_toml, run_cli, submission_dir, write
 
 from proctor import calibrate as cal
 from proctor.calibrate import table as vt
-from proctor.grading import grade_submission
+from proctor.grading import collect_checks, grade_submission
 from proctor.library import ranges
 from proctor.library.spec import Library, SpecError
 from proctor.report import CheckResult, ExerciseResult, Report
@@ -239,3 +239,32 @@ def test_the_bar_draws_both_ranges_named_in_words():
     c.calibration = {**c.calibration, "unit": "ms"}
     assert check_view(ExerciseResult("box_ops", "B", "graded", 1, 1, [c]), c)["gauge"][
         "ranges"] == []
+
+
+# -- the committed files ------------------------------------------------------------------
+
+LIB = Library(ROOT)
+RECORDED = [i for i in LIB.ids() if (LIB.get(i).solutions_dir / ranges.RANGES_FILE).is_file()]
+
+
+def test_some_exercises_have_recorded_ranges():
+    assert {"box_ops", "connected_components", "conv2d", "detection_ap"} <= set(RECORDED)
+
+
+@pytest.mark.parametrize("ex_id", RECORDED)
+def test_committed_ranges_name_budget_checks_in_their_units(ex_id):
+    ex = LIB.get(ex_id)
+    recorded = ranges.read(ex.solutions_dir)
+    defs = {d.id: d for d in collect_checks(ex, hidden=True)}
+    assert recorded
+    for cid, entry in recorded.items():
+        d = defs[cid]
+        budget = ex.spec.budgets[d.budget]
+        assert entry["kind"] == d.kind and entry["unit"] == budget.unit, cid
+        assert "accepted" in entry, cid
+        lo, hi = entry["accepted"]
+        # the accepted solutions pass the budget, the rejected ones fail it
+        assert hi <= budget.max if budget.max is not None else lo >= budget.min, cid
+        if "rejected" in entry:
+            lo, hi = entry["rejected"]
+            assert lo > budget.max if budget.max is not None else hi < budget.min, cid
