@@ -422,6 +422,12 @@ def validate_report(d: dict) -> None:
             assert isinstance(c["hidden"], bool)
             assert isinstance(c["message"], str)
             assert isinstance(c["measured"], dict) and isinstance(c["budget"], dict)
+            cal = c.get("calibration", {})  # added field: calibration's ranges, or {}
+            assert isinstance(cal, dict) and (not cal or c["budget"])
+            for group in ("accepted", "rejected"):
+                if group in cal:
+                    lo, hi = cal[group]
+                    assert isinstance(lo, NUMBER) and isinstance(hi, NUMBER) and lo <= hi
             share = {"pass": 1.0, "inconclusive": 0.5}.get(c["status"], 0.0)
             assert c["points"] == pytest.approx(share * c["max_points"])
         if e["status"] == "graded":

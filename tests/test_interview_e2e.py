@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 ENTRYPOINT = REPO / "docker" / "candidate-entrypoint.sh"
 BIN = Path(sys.executable).parent
 T0 = 1_900_000_000  # 2030-03-17 17:46:40 UTC
-REFERENCE = (Library(REPO).get("box_ops").solutions_dir / "accepted" / "reference.py").read_text()
+REFERENCE = (Library(REPO).get("conv2d").solutions_dir / "accepted" / "reference.py").read_text()
 
 
 class Container:
@@ -119,7 +119,7 @@ def test_a_screen_session_end_to_end(container, tmp_path, capsys):
     started = json.loads(session_file.read_text())
     assert started["started_epoch"] == T0 and started["deadline_epoch"] == T0 + 3600
     assert (work / "TIME_LEFT.md").read_text().startswith("# Time left: 60 min")
-    edit(work / "notebooks" / "box_ops.ipynb", "my first idea")
+    edit(work / "notebooks" / "conv2d.ipynb", "my first idea")
 
     # twenty minutes later the candidate restarts the container: the clock goes on
     c.set_clock(T0 + 1200)
@@ -129,7 +129,7 @@ def test_a_screen_session_end_to_end(container, tmp_path, capsys):
     assert json.loads(session_file.read_text()) == started
     wait_for(lambda: (work / "TIME_LEFT.md").read_text().startswith("# Time left: 40 min"),
              "the watcher to refresh TIME_LEFT.md")
-    set_starter_cell(work / "notebooks" / "box_ops.ipynb", REFERENCE + "\n# my final answer\n")
+    set_starter_cell(work / "notebooks" / "conv2d.ipynb", REFERENCE + "\n# my final answer\n")
 
     # the deadline passes while JupyterLab runs: the watcher snapshots a submission
     c.set_clock(T0 + 3600 + 3)
@@ -140,7 +140,7 @@ def test_a_screen_session_end_to_end(container, tmp_path, capsys):
 
     # edits after the deadline (breaking the solution), a restart: the snapshot and the
     # clock stay as they were
-    set_starter_cell(work / "notebooks" / "box_ops.ipynb",
+    set_starter_cell(work / "notebooks" / "conv2d.ipynb",
                      "raise SystemExit  # after the deadline\n")
     c.set_clock(T0 + 3600 + 900)
     c.stop()
@@ -160,11 +160,11 @@ def test_a_screen_session_end_to_end(container, tmp_path, capsys):
     assert cli.main(["--root", str(REPO), "grade", str(snap), "--plan", "screen",
                      "--out", str(reports), *extra]) == 0
     report = json.loads((reports / "deadline-snapshot" / "report.json").read_text())
-    assert [e["id"] for e in report["exercises"]] == ["box_ops", "vit_attention"]
+    assert [e["id"] for e in report["exercises"]] == ["conv2d", "detection_ap"]
     by_id = {e["id"]: e for e in report["exercises"]}
-    assert by_id["box_ops"]["score"] == 20, [  # the work as it was at the deadline
-        (c["id"], c["status"], c["message"]) for c in by_id["box_ops"]["checks"]]
-    assert by_id["vit_attention"]["score"] == 0
+    assert by_id["conv2d"]["score"] == 20, [  # the work as it was at the deadline
+        (c["id"], c["status"], c["message"]) for c in by_id["conv2d"]["checks"]]
+    assert by_id["detection_ap"]["score"] == 0
     plan = report["plan"]
     assert plan["name"] == "screen" and plan["minutes"] == 60
     assert plan["warnings"] == [] and plan["ignored"] == []  # the bundle this library builds
@@ -174,12 +174,12 @@ def test_a_screen_session_end_to_end(container, tmp_path, capsys):
     assert said["session_started"] == "2030-03-17T17:46:40+00:00"
     assert said["deadline"] == "2030-03-17T18:46:40+00:00" and said["minutes"] == 60
     assert said["submitted"] == "2030-03-17T18:46:43+00:00"
-    assert said["notebooks"]["box_ops"]["changed"] is True
-    assert said["notebooks"]["vit_attention"]["changed"] is False
+    assert said["notebooks"]["conv2d"]["changed"] is True
+    assert said["notebooks"]["detection_ap"]["changed"] is False
     assert report["submission"]["received"] and report["submission"]["graded"]
     # the snapshot holds the work as it was at the deadline, not the later edit
     with zipfile.ZipFile(snap) as zf:
-        nb = zf.read("notebooks/box_ops.ipynb").decode()
+        nb = zf.read("notebooks/conv2d.ipynb").decode()
     assert "my final answer" in nb and "after the deadline" not in nb
     html = (reports / "deadline-snapshot" / "report.html").read_text()
     for needle in ("Graded as plan <b>Technical screen", "deadline snapshot",

@@ -62,7 +62,10 @@ def test_the_role_has_a_plan_per_stage():
     assert by_name["full"].ids == LIB.ids()  # everything, new exercises included
     tracks = {n: {i.exercise.spec.track for i in by_name[n].items} for n in by_name}
     assert tracks["edge"] == {"edge"} and "edge" not in tracks["screen"] | tracks["onsite"]
-    assert {"algorithms", "ml"} <= tracks["screen"]
+    assert tracks["screen"] == {"ml"}  # ML fundamentals in code
+    # the screen uses two of the newer exercises (issue 15), each re-timed to fit the hour
+    assert by_name["screen"].ids == ["conv2d", "detection_ap"]
+    assert [i.minutes for i in by_name["screen"].items] == [25, 35]
     for p in by_name.values():  # the time box holds the suggested times
         assert sum(i.minutes for i in p.items) <= p.spec.minutes, p.name
         assert p.spec.instructions.strip() and p.spec.title
@@ -77,7 +80,8 @@ def test_list_plans(capsys):
     assert cli.main(["--root", str(REPO), "list", "--plans", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     screen = next(r for r in rows if r["name"] == "screen")
-    assert [e["id"] for e in screen["exercises"]] == ["box_ops", "vit_attention"]
+    assert [e["id"] for e in screen["exercises"]] == ["conv2d", "detection_ap"]
+    assert [e["points"] for e in screen["exercises"]] == [20, 20]  # detection_ap's 30 -> 20
     assert screen["minutes"] == 60 and screen["points"] == 40
 
 
@@ -167,7 +171,7 @@ def test_bundle_hash_is_the_content(tmp_path):
     bundle.build(LIB, a, plan=plan)
     bundle.build(LIB, b, plan=plan, check_leaks=False)
     assert bundle.content_hash(a) == bundle.content_hash(b)
-    (b / "notebooks" / "box_ops.ipynb").write_text("{}")
+    (b / "notebooks" / "conv2d.ipynb").write_text("{}")
     assert bundle.content_hash(a) != bundle.content_hash(b)
     with pytest.raises(SpecError, match="not both"):
         bundle.build(LIB, tmp_path / "c", ["box_ops"], plan=plan)
@@ -325,3 +329,84 @@ def test_a_late_submission_is_noted_from_its_own_clock(toy, tmp_path):
     assert "submitted 15 min after the session's deadline (by the candidate's own clock)" in \
         r.problems
     assert r.submission["manifest"]["minutes"] == 30
+
+
+# -- the gradebook names the plan ------------------------------------------------------
+
+def _graded_as(toy, tmp_path, out_name, plan_name, names):
+    subs = [_submission(toy, tmp_path, "toy", n) for n in names]
+    argv = ["--root", str(toy.root), "grade", *map(str, subs), "--out", str(tmp_path / out_name),
+            "--unsafe-no-sandbox"] + (["--plan", plan_name] if plan_name else [])
+    assert cli.main(argv) == 0
+    return tmp_path / out_name
+
+
+def _top(html: str) -> str:
+    return html[html.index("<h1>"):html.index('id="scores"')]
+
+
+def test_the_gradebook_names_the_plan_and_says_when_plans_differ(toy, tmp_path, capsys):
+    run1 = _graded_as(toy, tmp_path, "run1", "toy", ["alice", "bob"])
+    top = _top((run1 / "index.html").read_text())
+    assert "Graded as interview plan toy: <b>Toy stage</b> — screen stage, time box 30 min, " \
+           "10 plan points (toy_code (10 points, 5 min))" in top
+    assert "different interview plans" not in top
+    heat = (run1 / "index.html").read_text()
+    assert "the interview plan's weighted score" in heat and "<b>5</b>&nbsp;/&nbsp;10" in heat
+    # merged with a run graded without a plan: the page says the totals do not compare,
+    # and which submissions come from which plan
+    run2 = _graded_as(toy, tmp_path, "run2", None, ["carol"])
+    merged = tmp_path / "merged"
+    assert cli.main(["--root", str(toy.root), "gradebook", str(run1), str(run2), "--out",
+                     str(merged)]) == 0
+    top = _top((merged / "index.html").read_text())
+    assert "These reports were graded as different interview plans" in top
+    assert "Graded as interview plan" not in top
+    assert "plan <b>toy</b>: Toy stage — screen stage, time box 30 min, 10 plan points: " \
+           "2 submissions (alice, bob)" in top
+    assert "<b>no plan</b> (graded without <code>--plan</code>): 1 submission (carol)" in top
+    # the merge keeps each report's plan section (report.json is rewritten from the model)
+    assert json.loads((merged / "alice" / "report.json").read_text())["plan"]["name"] == "toy"
+    assert json.loads((merged / "carol" / "report.json").read_text())["plan"] is None
+    summary = {s["name"]: s["plan"] for s in json.loads((merged / "summary.json").read_text())}
+    assert summary["alice"]["name"] == "toy" and summary["carol"] is None
+    # rebuilt in place from its own report.json files: still named
+    assert cli.main(["--root", str(toy.root), "gradebook", str(run1), "--out", str(run1)]) == 0
+    assert "Graded as interview plan toy" in (run1 / "index.html").read_text()
+
+
+def test_one_plan_name_with_two_definitions_is_two_plans():
+    from proctor.report.book import plans as book_plans
+
+    def rep(minutes, score):
+        plan = {"name": "screen", "title": "Screen", "stage": "screen", "minutes": minutes,
+                "points": 40, "exercises": [{"id": "conv2d", "points": 20, "minutes": 25}],
+                "score": score, "max_score": 40, "warnings": []}
+        return Report({"name": "x", "sha256": ""}, [], {}, [], plan)
+
+    same = book_plans([("a", rep(60, 10)), ("b", rep(60, 30))])
+    assert same["one"]["name"] == "screen" and same["one"]["time_box"] == "60 min"
+    assert not same["mixed"]
+    edited = book_plans([("a", rep(60, 10)), ("b", rep(120, 30))])
+    assert edited["one"] is None and edited["mixed"] and edited["edited"] == ["screen"]
+    assert [p["label"] for p in edited["plans"]] == ["screen (version 1)", "screen (version 2)"]
+    assert edited["plans"][1]["time_box"] == "2 h"
+
+
+def test_one_plan_ranks_by_its_weighted_score():
+    """Exercise points and the plan's weights can disagree: one plan's gradebook ranks by the
+    plan (what the stage decided counts), mixed ones by exercise points."""
+    from proctor.report.book import book_view
+
+    def rep(ex_score, plan_score, plan="screen"):
+        p = {"name": plan, "title": "S", "stage": "screen", "minutes": 60, "points": 40,
+             "exercises": [], "score": plan_score, "max_score": 40, "warnings": []}
+        e = ExerciseResult("conv2d", "C", "graded", ex_score, 50.0, track="ml")
+        return Report({"name": "x", "sha256": ""}, [e], {}, [], p)
+
+    graded = [("more_points", rep(30, 15)), ("better_by_plan", rep(25, 25))]
+    assert [r["name"] for r in book_view(graded, [], [], 0.5)["rows"]] == [
+        "better_by_plan", "more_points"]
+    mixed = [graded[0], ("other_plan", rep(25, 25, "onsite"))]
+    assert [r["name"] for r in book_view(mixed, [], [], 0.5)["rows"]] == [
+        "more_points", "other_plan"]

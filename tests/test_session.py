@@ -96,7 +96,7 @@ def test_time_left_file_and_status_line(work):
 def test_deadline_snapshot_is_taken_once_and_never_changes(work):
     clock = FakeClock()
     session.start(work, clock)
-    nb = work / "notebooks" / "box_ops.ipynb"
+    nb = work / "notebooks" / "conv2d.ipynb"
     nb.write_text(nb.read_text().replace("raise NotImplementedError", "return None  # mine", 1))
     clock.t = T0 + 3600 + 2
     state = session.tick(work, clock)
@@ -109,9 +109,9 @@ def test_deadline_snapshot_is_taken_once_and_never_changes(work):
     assert m["submitted"] == "2030-03-17T18:46:42+00:00" and m["submitted_epoch"] == T0 + 3602
     assert m["session"]["started_epoch"] == T0 and m["session"]["deadline_epoch"] == T0 + 3600
     assert m["bundle"]["sha256"] == json.loads((work / "bundle.json").read_text())["sha256"]
-    assert m["exercises"]["box_ops"]["changed_from_starter"] is True
-    assert m["exercises"]["vit_attention"]["changed_from_starter"] is False
-    assert m["exercises"]["box_ops"]["notebook_modified"].endswith("+00:00")
+    assert m["exercises"]["conv2d"]["changed_from_starter"] is True
+    assert m["exercises"]["detection_ap"]["changed_from_starter"] is False
+    assert m["exercises"]["conv2d"]["notebook_modified"].endswith("+00:00")
     assert "# Time is up" in (work / session.TIME_LEFT).read_text()
     # later edits, later ticks, a restart: the snapshot stays what it was
     nb.write_text(nb.read_text().replace("# mine", "# edited after the deadline"))
@@ -178,12 +178,12 @@ def test_check_prints_the_time_left(work, monkeypatch, capsys):
     clock_file = work.parent / "clock"
     clock_file.write_text(str(T0 + 600))
     monkeypatch.setenv("PROCTOR_CLOCK_FILE", str(clock_file))
-    check("box_ops", namespace={})
+    check("conv2d", namespace={})
     out = capsys.readouterr().out
-    assert "public checks for box_ops" in out
+    assert "public checks for conv2d" in out
     assert out.rstrip().endswith("time left: 50 min (deadline 18:46 UTC)")
     clock_file.write_text(str(T0 + 3600))
-    check("box_ops", namespace={})
+    check("conv2d", namespace={})
     assert "time is up (deadline 18:46 UTC)" in capsys.readouterr().out
 
 

@@ -118,10 +118,10 @@ def cmd_gradebook(args: argparse.Namespace) -> int:
     return 0
 
 
-def _calibrate(args: argparse.Namespace) -> int:
-    from proctor.calibrate.command import cmd_calibrate
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from proctor.calibrate.command import run
 
-    return cmd_calibrate(args, _library(args))
+    return run(args)
 
 
 def cmd_new(args: argparse.Namespace) -> int:
@@ -216,7 +216,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="copy this exercise's built artifacts (models its build.py scripts "
                    "train) into reference_solutions/ID/builds/ to commit, so that calibration "
                    "reuses them until a script or its inputs change (repeatable)")
-    s.set_defaults(fn=_calibrate)
+    s.add_argument("--record-ranges", action="store_true",
+                   help="write reference_solutions/ID/calibration.toml for each exercise "
+                   "calibrated without a mismatch: where its accepted and rejected solutions "
+                   "fell on each budget check, drawn faintly on report pages (commit it)")
+    s.set_defaults(fn=cmd_calibrate)
 
     s = sub.add_parser("notebooks", help="regenerate notebooks/ from exercises/")
     s.add_argument("--check", action="store_true", help="exit 1 if a committed notebook is stale")

@@ -56,7 +56,9 @@ def _box_ops(level: int, source: str = "", message: str = "") -> ExerciseResult:
         _check("nms_latency", "pass" if level >= 2 else "fail", 3, "latency",
                message="nms is 19.4x the reference", budget=BUDGET,
                measured=LATENCY_OK if level >= 2 else LATENCY_SLOW,
-               calibration={"accepted": [0.9, 1.3], "rejected": [8.0, 30.0]}),
+               calibration={"accepted": [0.9, 1.3], "rejected": [8.0, 30.0],
+                            "unit": "x reference", "recorded": "2030-03-17T17:46:40+00:00",
+                            "cpu": "AMD EPYC 7B13"}),
         _check("batched_latency", "inconclusive" if level == 2 else
                "pass" if level > 2 else "fail", 3, "latency", budget=BUDGET,
                measured={**LATENCY_OK, "ratio": 3.02, "interval": [2.7, 3.3]}
@@ -107,9 +109,20 @@ def reports() -> list[tuple[str, Report]]:
     env = {"proctor": "0.1.0", "sandbox": {"available": True, "summary": "bwrap, cgroup v2"},
            "unsafe_no_sandbox": False, "grading_seconds": 93.2}
 
-    def rep(name, exercises, problems=(), **extra_env):
+    def rep(name, exercises, problems=(), plan=True, **extra_env):
+        """Graded as the screen plan (box_ops weighted to 20 points), but for ``plan=False``:
+        the gradebook then says its reports come from different plans."""
+        box = next(e for e in exercises if e.id == "box_ops")
+        section = {"name": "screen", "title": "Technical screen: coding and ML fundamentals",
+                   "stage": "screen", "minutes": 60, "points": 20.0,
+                   "exercises": [{"id": "box_ops", "points": 20.0, "minutes": 25,
+                                  "weight": round(20 / 11, 6)}],
+                   "score": round(box.score * 20 / 11, 4), "max_score": 20.0,
+                   "graded": [{"id": "box_ops", "weight": round(20 / 11, 6),
+                               "score": round(box.score * 20 / 11, 4), "max_score": 20.0}],
+                   "warnings": [], "notes": [], "ignored": []} if plan else None
         return name, Report({"name": name, "sha256": "ab" * 32}, exercises,
-                            {**env, **extra_env}, list(problems))
+                            {**env, **extra_env}, list(problems), section)
 
     return [
         rep("strong", [_box_ops(4, code["strong"]), _geometry(True), _quantize("pass")]),
@@ -124,5 +137,6 @@ def reports() -> list[tuple[str, Report]]:
         rep(HOSTILE, [_box_ops(0, source=f"x = '{XSS}'\n", message=XSS), _geometry(False),
                       _missing("quantize_int8", "Post-training int8 quantization", "edge",
                                8.0)],
-            problems=[f"notebooks/{XSS}.ipynb: symlinks are not accepted; ignored"]),
+            problems=[f"notebooks/{XSS}.ipynb: symlinks are not accepted; ignored"],
+            plan=False),
     ]

@@ -179,6 +179,10 @@ def test_the_gradebook_sorts_and_reads_without_script(browser, site):
         page.evaluate(names) != best_first
     page.click("#heat thead button[data-col='2']")  # by total, best first again
     assert page.evaluate(names) == best_first and errors == []
+    page.click("#heat thead button[data-col='3']")  # by the plan's score: no plan last
+    assert page.evaluate(names)[-1] == HOSTILE and errors == []
+    top = page.inner_text("main > .plan-mixed")  # mixed plans, said before the table
+    assert "graded as different interview plans" in top and HOSTILE in top
     page.context.close()
     page, _ = open_page(browser, site, "index.html", 1400, java_script_enabled=False)
     assert page.evaluate is not None

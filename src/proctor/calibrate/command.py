@@ -1,30 +1,37 @@
-"""`proctor calibrate`: the command that authors and CI run (exit 1 on any mismatch)."""
+"""``proctor calibrate``: grade the reference solutions, print the verdict table, the
+margins and the gaps; with ``--store-builds`` keep slow builds, with ``--record-ranges``
+write each exercise's ``calibration.toml`` (the ranges report pages draw)."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import time
 
+import proctor
 from proctor import sandbox
 from proctor.calibrate import builds
 from proctor.calibrate import table as verdict_table
 from proctor.calibrate.contract import print_ledgers
-from proctor.calibrate.run import calibrate
+from proctor.calibrate.run import Verdict, calibrate
 from proctor.cli_args import _unknown_exercises, _usage_error
+from proctor.clock import iso
+from proctor.library import ranges
 from proctor.library.spec import Library
 
 
-def cmd_calibrate(args: argparse.Namespace, lib: Library) -> int:
-    """`proctor calibrate`: grade, print the verdict matrix, margins, ledgers and gaps."""
+def run(args: argparse.Namespace) -> int:
+    lib = Library.find(args.root)
     bad = _unknown_exercises(lib, args.ids + (args.store_builds or []), "calibrate ID")
     if bad:
         return _usage_error(bad)
     ids = args.ids or args.store_builds or lib.ids()
     ids += [i for i in args.store_builds or () if i not in ids]
-    iso = sandbox.isolation()
-    unsafe = args.unsafe_no_sandbox or not iso.get("available")
+    iso_ = sandbox.isolation()
+    unsafe = args.unsafe_no_sandbox or not iso_.get("available")
     if unsafe and not args.unsafe_no_sandbox:
-        print(f"note: no sandbox ({iso.get('reason')}); calibrating trusted reference "
+        print(f"note: no sandbox ({iso_.get('reason')}); calibrating trusted reference "
               "solutions without one", file=sys.stderr)
     times: list[str] = []
 
@@ -39,8 +46,8 @@ def cmd_calibrate(args: argparse.Namespace, lib: Library) -> int:
 
     stores = set(args.store_builds or ())
     verdicts = calibrate(lib, ids, unsafe, repeat=args.repeat,
-                                   log=lambda m: print(m, file=sys.stderr), on_exercise=done,
-                                   jobs=args.jobs)
+                         log=lambda m: print(m, file=sys.stderr), on_exercise=done,
+                         jobs=args.jobs)
     print("calibration time per exercise (builds + gradings, summed):\n" + "\n".join(times))
     print(verdict_table.matrix(verdicts))
     bad = [v for v in verdicts if v.mismatches]
@@ -60,8 +67,38 @@ def cmd_calibrate(args: argparse.Namespace, lib: Library) -> int:
     for ex_id, cid in gaps:
         print(f"UNCOVERED {ex_id} {cid}: no rejected solution fails it, so nothing shows it "
               "can fail (add one: docs/authoring.md)")
+    if args.record_ranges:
+        record_ranges(lib, ids, verdicts, args.repeat)
     print(f"\n{len(verdicts) - len(bad)}/{len(verdicts)} solution runs got their expected verdicts")
     if gaps:
         print(f"{len(gaps)} check(s) failed by no rejected solution"
               + ("" if args.strict else " (a warning; --strict makes it an error)"))
     return 1 if bad or flips or (args.strict and (gaps or ledger_problems)) else 0
+
+
+def record_ranges(lib: Library, ids: list[str], verdicts: list[Verdict], repeat: int) -> None:
+    """Write ``reference_solutions/<id>/calibration.toml`` for each exercise whose solutions
+    all got their expected verdicts, always over the same verdicts across repeats (a
+    calibration with a mismatch or a flip describes nothing worth drawing)."""
+    from proctor.grading.submission import cpu_info
+
+    found = verdict_table.budget_ranges(verdicts)
+    meta = {"recorded": iso(time.time()), "cpu": cpu_info().get("model") or "unknown",
+            "cpus": len(os.sched_getaffinity(0)), "proctor": proctor.__version__,
+            "repeat": repeat}
+    print("\nrecorded ranges (--record-ranges):")
+    for ex_id in ids:
+        mine = [v for v in verdicts if v.result.id == ex_id]
+        unstable = verdict_table.flips(mine)
+        if any(v.mismatches for v in mine) or unstable:
+            print(f"  {ex_id}: not recorded: its calibration has mismatches or unstable "
+                  "verdicts (fix those first)")
+            continue
+        checks = found.get(ex_id)
+        if not checks:
+            print(f"  {ex_id}: no budget check measured a value; nothing recorded")
+            continue
+        ex = lib.get(ex_id)
+        path = ranges.write(ex.solutions_dir, ex_id, meta, checks)
+        print(f"  {ex_id}: {path.relative_to(lib.root)}")
+        print("\n".join(verdict_table.ranges_text(checks)))

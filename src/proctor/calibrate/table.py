@@ -1,5 +1,6 @@
 """What ``proctor calibrate`` prints: the verdict matrix, each budget's margins, the
-checks whose verdict changed across repeats, and the checks no rejected solution fails.
+checks whose verdict changed across repeats, and the checks no rejected solution fails;
+and the ranges ``--record-ranges`` writes (where the solutions fell on each budget).
 
 Kept apart from ``calibrate`` (which grades) so that the grading loop stays small; it
 only reads ``Verdict`` objects.
@@ -7,9 +8,13 @@ only reads ``Verdict`` objects.
 
 from __future__ import annotations
 
+import math
 import statistics
+from typing import Any
 
 from proctor.calibrate.run import FAILING, Verdict
+from proctor.report.gauge import judged_value
+from proctor.report.numbers import number
 
 
 def matrix(verdicts: list[Verdict]) -> str:
@@ -128,3 +133,55 @@ def uncovered(verdicts: list[Verdict]) -> list[tuple[str, str]]:
             if c.id in v.solution.must_fail and c.status in FAILING:
                 failed.add((v.result.id, c.id))
     return [(ex, cid) for ex, ids in checks.items() for cid in ids if (ex, cid) not in failed]
+
+
+def budget_ranges(verdicts: list[Verdict]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Exercise -> budget check -> where the solutions fell on it, in the budget's unit (the
+    value the report's bar draws): ``accepted`` ``[min, max]`` over every run of the
+    accepted solutions, ``rejected`` over the runs of the rejected solutions that must fail
+    this check (and did), each with the solutions behind it. Unjudged checks and runs with
+    no measured value (a crash, a timeout) count in neither."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for v in verdicts:
+        accepted = v.solution.name.startswith("accepted/")
+        for c in v.result.checks:
+            bound = next((b for b in ("max", "min") if isinstance(c.budget.get(b), (int, float))),
+                         None)
+            if bound is None or c.id in v.solution.unjudged:
+                continue
+            if accepted:
+                group = "accepted" if c.status == "pass" else None
+            else:
+                group = "rejected" if c.id in v.solution.must_fail and c.status in FAILING \
+                    else None
+            entry = out.setdefault(v.result.id, {}).setdefault(c.id, {
+                "kind": c.kind, "unit": str(c.budget.get("unit", "")),
+                bound: float(c.budget[bound]), "accepted": [], "rejected": []})
+            value, _ = judged_value(c.kind, c.measured, c.budget)
+            if group is None or value is None or not math.isfinite(value):
+                continue
+            entry[group].append((value, v.solution.name))
+    for checks in out.values():
+        for cid in list(checks):
+            entry = checks[cid]
+            for group in ("accepted", "rejected"):
+                runs = entry.pop(group)
+                if runs:
+                    values = [x for x, _ in runs]
+                    entry[group] = [min(values), max(values)]
+                    entry[f"{group}_solutions"] = sorted({n for _, n in runs})
+            if "accepted" not in entry and "rejected" not in entry:
+                del checks[cid]
+    return {ex: checks for ex, checks in out.items() if checks}
+
+
+def ranges_text(checks: dict[str, dict[str, Any]]) -> list[str]:
+    """One line per check of ``budget_ranges``: what ``--record-ranges`` records."""
+    out = []
+    for cid, e in sorted(checks.items()):
+        bound = f"max {number(e['max'])}" if "max" in e else f"min {number(e['min'])}"
+        parts = [f"{g} {number(e[g][0])}–{number(e[g][1])} ({len(e[g + '_solutions'])} "
+                 f"solution{'s' if len(e[g + '_solutions']) != 1 else ''})"
+                 for g in ("accepted", "rejected") if g in e]
+        out.append(f"    {cid} ({bound} {e['unit']}): {'; '.join(parts)}")
+    return out

@@ -12,6 +12,7 @@ import proctor
 from proctor import sandbox
 from proctor.grading.exercise import Source, grade_exercise, runner_source, safe_source
 from proctor.grading.plan import annotate, ids_to_grade
+from proctor.library import ranges
 from proctor.library.plans import InterviewPlan
 from proctor.library.spec import ExerciseDir, Library, SpecError
 from proctor.report.model import ExerciseResult, Report
@@ -129,7 +130,23 @@ def _grade_one(library: Library, ex_id: str, sub, unsafe: bool, hidden: bool,
     except (SpecError, OSError) as exc:
         return ExerciseResult(ex.id, ex.spec.title, "error", 0.0, float(ex.spec.points),
                               message=f"grader problem: {exc}")
-    return grade_exercise(ex, source, reference, hidden, unsafe, seed)
+    result = grade_exercise(ex, source, reference, hidden, unsafe, seed)
+    if hidden:
+        with_ranges(ex, result)
+    return result
+
+
+def with_ranges(ex: ExerciseDir, result: ExerciseResult) -> None:
+    """Give each budget check the ranges calibration recorded for it, if any (hidden
+    material, read on the trusted side; a broken file costs the bars their ranges, never
+    a grade: ``tests/test_ranges.py`` keeps the committed ones readable)."""
+    try:
+        recorded = ranges.read(ex.solutions_dir)
+    except SpecError:
+        return
+    for c in result.checks:
+        if c.budget:
+            c.calibration = ranges.for_check(recorded, c.id, c.kind, c.budget)
 
 
 __all__ = ["grade_submission", "IntakeError", "reference_source", "solution_artifact_dir"]

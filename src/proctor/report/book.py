@@ -8,6 +8,7 @@ folder can be moved, zipped or served as is.
 
 from __future__ import annotations
 
+import json
 import statistics
 from typing import Any
 from urllib.parse import quote
@@ -53,8 +54,60 @@ def _flags(e: Any) -> list[str]:
     return out
 
 
+def time_box(minutes: Any) -> str:
+    """``60 min``, ``2 h``, ``48 h``: a plan's time box as its README says it."""
+    if not isinstance(minutes, (int, float)):
+        return "—"
+    return f"{number(minutes / 60)} h" if minutes >= 120 and minutes % 60 == 0 \
+        else f"{number(minutes)} min"
+
+
+def _n(v: Any) -> str:
+    return number(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else "—"
+
+
+def _identity(plan: dict[str, Any]) -> str:
+    """What makes two reports' plans the same plan: its name, time box and weights."""
+    keep = ("name", "title", "stage", "minutes", "points", "exercises")
+    return json.dumps({k: plan.get(k) for k in keep}, sort_keys=True, default=str)
+
+
+def plans(graded: list[tuple[str, Report]]) -> dict[str, Any]:
+    """The interview plan(s) the reports were graded as: ``one`` when every report was
+    graded as the same plan (named at the top of the page), else ``mixed`` with each plan
+    (or "no plan") and the submissions it covers, since their totals do not compare."""
+    found: dict[str, dict[str, Any]] = {}
+    for name, r in graded:
+        p = r.plan if isinstance(r.plan, dict) else None
+        key = _identity(p) if p else ""
+        entry = found.setdefault(key, {
+            "name": str(p.get("name", "")) if p else "", "plan": p is not None,
+            "title": str(p.get("title", "")) if p else "", "stage": str(p.get("stage", ""))
+            if p else "", "time_box": time_box(p.get("minutes")) if p else "",
+            "points": _n(p.get("points")) if p else "",
+            "exercises": [f"{x.get('id')} ({_n(x.get('points'))} points"
+                          + (f", {_n(x['minutes'])} min)" if x.get("minutes") else ")")
+                          for x in p.get("exercises", []) if isinstance(x, dict)] if p else [],
+            "names": []})
+        entry["names"].append(name)
+    entries = list(found.values())
+    names = [e["name"] for e in entries if e["plan"]]
+    for e in entries:
+        e["label"] = e["name"] if e["plan"] else "no plan"
+        if e["plan"] and names.count(e["name"]) > 1:  # one name, two definitions
+            same = [x for x in entries if x["name"] == e["name"]]
+            e["label"] += f" (version {same.index(e) + 1})"
+        e["n"] = len(e["names"])
+    one = entries[0] if len(entries) == 1 and entries[0]["plan"] else None
+    return {"one": one, "mixed": len(entries) > 1, "plans": entries,
+            "edited": sorted({n for n in names if names.count(n) > 1}),
+            "column": any(e["plan"] for e in entries)}
+
+
 def rows(graded: list[tuple[str, Report]], groups: list[dict[str, Any]],
-         flagged: dict[str, int]) -> list[dict[str, Any]]:
+         flagged: dict[str, int], by_plan: bool = False) -> list[dict[str, Any]]:
+    """One row per submission, best first: by the plan's weighted score when ``by_plan``
+    (every report graded as one plan), else by exercise points."""
     out = []
     for name, r in graded:
         by_id = {e.id: e for e in r.exercises}
@@ -79,7 +132,17 @@ def rows(graded: list[tuple[str, Report]], groups: list[dict[str, Any]],
             tracks.append({"score": number(round(t_score, 4)), "sort": t_score,
                            "colour": share_colour(ts), "name": g["name"]})
         total_share = share(r.score, r.max_score)
+        p = r.plan if isinstance(r.plan, dict) else None
+        p_score = p.get("score") if p and isinstance(p.get("score"), (int, float)) else None
+        p_max = p.get("max_score") if p and isinstance(p.get("max_score"), (int, float)) \
+            else None
         out.append({
+            "plan": str(p.get("name", "")) if p else "",
+            "plan_score": number(p_score) if p_score is not None else "—",
+            "plan_max": number(p_max) if p_max is not None else "",
+            "plan_sort": p_score if p_score is not None else -1,
+            "plan_colour": share_colour(share(p_score, p_max)) if p_score is not None
+            and p_max else "#ffffff",
             "name": name, "href": report_href(name), "score": number(r.score),
             "max_score": number(r.max_score), "sort": r.score,
             "percent": round(100 * total_share) if total_share is not None else 0,
@@ -88,7 +151,7 @@ def rows(graded: list[tuple[str, Report]], groups: list[dict[str, Any]],
             "unsafe": bool(r.environment.get("unsafe_no_sandbox")),
             "harness_error": bool(r.environment.get("harness_error")),
         })
-    out.sort(key=lambda row: (-row["sort"], row["name"]))
+    out.sort(key=lambda row: (-row["plan_sort"] if by_plan else 0, -row["sort"], row["name"]))
     for i, row in enumerate(out, 1):
         row["rank"] = i
     return out
@@ -128,8 +191,10 @@ def book_view(graded: list[tuple[str, Report]], pairs: list[Any], items: list[An
     for p in pairs:
         flagged[p.a] = flagged.get(p.a, 0) + 1
         flagged[p.b] = flagged.get(p.b, 0) + 1
+    plan = plans(graded)
     return {
-        "groups": groups, "rows": rows(graded, groups, flagged),
+        "plan": plan,
+        "groups": groups, "rows": rows(graded, groups, flagged, by_plan=plan["one"] is not None),
         "n_exercises": sum(len(g["exercises"]) for g in groups),
         "max_total": number(max((r.max_score for _, r in graded), default=0)),
         "distributions": [distribution(graded, c) for g in groups for c in g["exercises"]],

@@ -16,6 +16,11 @@ from proctor.report.numbers import _is_number, number, with_unit
 from proctor.units import BYTE_UNITS
 
 LOG_SPAN = 8.0  # a ratio-like range wider than this is drawn on a log scale
+#: calibration's ranges: who they are, and how each is drawn (named, so that the page reads
+#: without colour)
+RANGES = {"accepted": ("calibration's accepted solutions", "plain band"),
+          "rejected": ("calibration's rejected solutions that must fail this check",
+                       "hatched band")}
 
 
 def judged_value(kind: str, measured: dict[str, Any],
@@ -77,8 +82,11 @@ def gauge(kind: str, status: str, measured: dict[str, Any], budget: dict[str, An
     if value is None or not math.isfinite(value):
         return None
     unit = str(budget.get("unit", ""))
-    ranges = {k: [float(x) for x in v] for k, v in (calibration or {}).items()
-              if k in ("accepted", "rejected") and isinstance(v, (list, tuple))
+    calibration = calibration or {}
+    if str(calibration.get("unit", unit)) != unit:  # recorded in another unit: not drawn
+        calibration = {}
+    ranges = {k: [float(x) for x in v] for k, v in calibration.items()
+              if k in RANGES and isinstance(v, (list, tuple))
               and len(v) == 2 and all(_is_number(x) for x in v)}
     points = [limit, value, *(interval or []), *(x for r in ranges.values() for x in r)]
     scale = _Scale(points, log=_is_ratio(unit.lower()))
@@ -90,12 +98,19 @@ def gauge(kind: str, status: str, measured: dict[str, Any], budget: dict[str, An
     }
     if interval:
         lo, hi = scale.at(min(interval)), scale.at(max(interval))
-        out["interval"] = (lo, max(hi - lo, 0.6))
+        out["interval"] = (lo, round(max(hi - lo, 0.6), 2))
     for name, (a, b) in ranges.items():
         lo, hi = scale.at(min(a, b)), scale.at(max(a, b))
-        out["ranges"].append({"kind": name, "left": lo, "width": max(hi - lo, 0.6),
-                              "text": f"{name} solutions in calibration: "
-                                      f"{number(min(a, b))}–{number(max(a, b))}"})
+        who, look = RANGES[name]
+        out["ranges"].append({"kind": name, "left": lo, "width": round(max(hi - lo, 0.8), 2),
+                              "look": look,
+                              "text": f"{who} measured {_span(min(a, b), max(a, b), unit)}"})
+    if ranges:
+        when = str(calibration.get("recorded", ""))[:10]
+        cpu = str(calibration.get("cpu", ""))
+        out["calibration_note"] = ("ranges recorded by proctor calibrate"
+                                   + (f" on {when}" if when else "")
+                                   + (f", CPU {cpu}" if cpu else ""))
     sign = "≤" if bound == "max" else "≥"
     iv = (f" (interval {number(interval[0])}–{number(interval[1])})" if interval else "")
     margin = value / limit if limit else math.inf
@@ -137,6 +152,15 @@ class _Scale:
         step = _nice((self.hi - self.lo) / 4)
         first = math.ceil(self.lo / step) * step
         return [round(first + i * step, 10) for i in range(6) if first + i * step <= self.hi]
+
+
+def _span(lo: float, hi: float, unit: str) -> str:
+    """``0.97–1.04× the reference``, ``1 MiB – 1.2 MiB``, or one value when lo == hi."""
+    if number(lo) == number(hi):
+        return with_unit(lo, unit)
+    if unit.strip().lower() == "bytes":
+        return f"{with_unit(lo, unit)} – {with_unit(hi, unit)}"
+    return f"{number(lo)}–{with_unit(hi, unit)}"
 
 
 def _nice(x: float) -> float:

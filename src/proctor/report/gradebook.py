@@ -118,6 +118,8 @@ def _write_summaries(graded: list[tuple[str, Report]], out: Path,
                      view: dict[str, Any]) -> None:
     summary = [{"name": name, "score": r.score, "max_score": r.max_score,
                 "report": f"{name}/report.html",  # a path (summary.json is data, not HTML)
+                "plan": {k: r.plan.get(k) for k in ("name", "score", "max_score", "warnings")}
+                if isinstance(r.plan, dict) else None,
                 "exercises": {e.id: [e.status, e.score, e.max_score] for e in r.exercises}}
                for name, r in graded]
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -66,7 +66,9 @@ def report_from_dict(d: dict[str, Any]) -> Report:
                                    "checks": [CheckResult(**pick(CheckResult, c))
                                               for c in e.get("checks", [])]})
                  for e in d["exercises"]]
-    return Report(d["submission"], exercises, d.get("environment", {}), d.get("problems", []))
+    plan = d.get("plan")
+    return Report(d["submission"], exercises, d.get("environment", {}), d.get("problems", []),
+                  plan if isinstance(plan, dict) else None)
 
 
 def _collect(dirs: list[Path], problems: list[str]) -> dict[str, _Found]:

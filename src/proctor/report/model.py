@@ -99,8 +99,9 @@ class Report:
         for e in d.get("exercises", []):
             checks = [CheckResult(**_known(CheckResult, c)) for c in e.get("checks", [])]
             exercises.append(ExerciseResult(**{**_known(ExerciseResult, e), "checks": checks}))
+        plan = d.get("plan")
         return cls(dict(d["submission"]), exercises, dict(d.get("environment", {})),
-                   list(d.get("problems", [])))
+                   list(d.get("problems", [])), plan if isinstance(plan, dict) else None)
 
     @classmethod
     def read_json(cls, path: Path) -> Report:
