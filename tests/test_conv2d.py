@@ -232,7 +232,7 @@ def test_contract_ledger_names_real_checks_and_solutions():
     assert sorted(named) == REJECTED, "every rejected solution breaks exactly one clause"
     assert len({c["id"] for c in CONTRACT}) == len(CONTRACT)
     for clause in CONTRACT:
-        assert clause["rejected"] or clause.get("interface"), clause["id"]
+        assert clause["rejected"] or clause.get("foundational"), clause["id"]
         for reason in clause["rejected"]:
             expect = tomllib.loads((SOLUTIONS / "rejected" / reason / "expect.toml").read_text())
             assert expect["fail"] == [clause["check"]], (reason, expect["fail"])

@@ -370,10 +370,10 @@ def test_contract_ledger():
     assert len(ids) == len(set(ids))
     listed = []
     for clause in ledger:
-        assert clause["text"] and (clause["check"] in checks or (not clause["check"]
-                                                                 and clause.get("note")))
+        reason = clause.get("note") or clause.get("foundational")
+        assert clause["text"] and (clause["check"] in checks or (not clause["check"] and reason))
         if not clause["rejected"]:
-            assert clause.get("note"), clause["id"]
+            assert reason, clause["id"]
         for reason in clause["rejected"]:
             assert declared_failures(EX, f"rejected/{reason}") == {clause["check"]}, reason
             listed.append(reason)

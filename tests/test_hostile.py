@@ -630,7 +630,8 @@ def test_output_dir_holds_only_reports(run):
     assert {p.name for p in run.out.iterdir()} == {"fast", "timed"}
     names = {p.name for p in (run.out / "fast").iterdir()} | \
         {p.name for p in (run.out / "timed").iterdir()}
-    assert names == set(run.reports) | {"summary.json", "summary.csv", "index.html"}
+    pages = {"summary.json", "summary.csv", "index.html", "similarity.html"}
+    assert names == set(run.reports) | pages
     for path in run.out.glob("*/*/"):
         assert {p.name for p in path.iterdir()} == {"report.json", "report.html"}
 

@@ -129,9 +129,10 @@ def test_starter_runs_top_to_bottom(ex, executed):
     assert f"public checks for {ex.id} (hidden checks run only when graded)" in text, text
     assert "Traceback" not in text and "Error" not in text.split("\n")[0]
     n = public_check_count(ex)
-    if n:
+    stubs = ex.spec.kind != "code" or "NotImplementedError" in ex.starter
+    if n and stubs:   # (train_debug's starter is complete code to debug: its contract holds)
         assert re.search(rf"\b0/{n} public checks pass", text) or "FAIL" in text, text
-    if ex.spec.kind == "code":
+    if ex.spec.kind == "code" and stubs:
         assert "not implemented yet" in text, text
     else:
         assert "not saved yet" in text, text

@@ -190,7 +190,7 @@ def _name(c: dict) -> str:
             f"padding={p} dilation={d} groups={g}{bias}")
 
 
-def _run(cases: list[dict], run: Callable[[dict], None]) -> None:
+def _each_case(cases: list[dict], run: Callable[[dict], None]) -> None:
     """Smallest case first; a failure names the case by its shapes and arguments (its
     arrays are random, so they are left out)."""
     for c in sorted(cases, key=lambda c: c["x"].size + c["w"].size):
@@ -248,7 +248,7 @@ def forward_cross_correlation(ctx):
         _make(rng, 2, 5, 7, (5, 3), (7, 9)),
         _make(rng, 4, 8, 16, (3, 3), (16, 16)),
     ]
-    _run(cases, lambda c: _check_forward(ctx, c, ()))
+    _each_case(cases, lambda c: _check_forward(ctx, c, ()))
 
 
 @check(points=2)
@@ -268,7 +268,7 @@ def zero_padding_both_sides(ctx):
         _make(rng, 2, 3, 4, (3, 3), (5, 5), padding=2, dilation=2, backward=False),
         _make(rng, 4, 8, 8, (3, 3), (16, 16), padding=1),
     ]
-    _run(cases, lambda c: _check_layer(ctx, c, {"flip"}))
+    _each_case(cases, lambda c: _check_layer(ctx, c, {"flip"}))
 
 
 @check(points=2)
@@ -288,7 +288,7 @@ def grouped_channels(ctx):
         _make(rng, 2, 8, 4, (3, 3), (4, 4), dilation=2, groups=4, backward=False),
         _make(rng, 4, 16, 16, (3, 3), (14, 14), groups=16),
     ]
-    _run(cases, lambda c: _check_layer(ctx, c, {"flip"}))
+    _each_case(cases, lambda c: _check_layer(ctx, c, {"flip"}))
 
 
 @check(points=1)
@@ -305,7 +305,7 @@ def output_size_floor(ctx):
         _make(rng, 2, 2, 2, (3, 2), (3, 4), stride=2, dilation=2, extra=(0, 1)),
         _make(rng, 2, 4, 8, (3, 3), (8, 8), stride=2, padding=1, extra=(1, 1)),
     ]
-    _run(cases, lambda c: _check_forward(ctx, c, {"flip", "one_sided"}))
+    _each_case(cases, lambda c: _check_forward(ctx, c, {"flip", "one_sided"}))
 
 
 @check(points=1)
@@ -323,7 +323,7 @@ def hw_pair_arguments(ctx):
               backward=False),
         _make(rng, 2, 4, 4, (3, 3), (6, 5), stride=[2, 1], padding=[1, 2]),
     ]
-    _run(cases, lambda c: _check_layer(ctx, c, {"flip", "one_sided"}))
+    _each_case(cases, lambda c: _check_layer(ctx, c, {"flip", "one_sided"}))
 
 
 # ------------------------------------------------------------------------ backward
@@ -351,7 +351,7 @@ def grad_x_autograd(ctx):
     """grad_x against autograd: shaped like x, 0 where no window reads (between windows,
     past the last window); strides larger than the kernel, dilation, sizes the stride does
     not divide, batch 1, no bias."""
-    _run(_gradient_cases(ctx.rng()),
+    _each_case(_gradient_cases(ctx.rng()),
          lambda c: _check_backward(ctx, c, ("grad_x",), {"flip"}))
 
 
@@ -359,7 +359,7 @@ def grad_x_autograd(ctx):
 def grad_w_autograd(ctx):
     """grad_w against autograd (summed over the batch and the output pixels): strides
     larger than the kernel, dilation, sizes the stride does not divide, batch 1, no bias."""
-    _run(_gradient_cases(ctx.rng()),
+    _each_case(_gradient_cases(ctx.rng()),
          lambda c: _check_backward(ctx, c, ("grad_w",), {"flip"}))
 
 
@@ -375,7 +375,7 @@ def grad_b_autograd(ctx):
         _make(rng, 3, 3, 2, (3, 3), (5, 5), dtype=np.float32),
         _make(rng, 4, 8, 16, (3, 3), (8, 8), dtype=np.float32),
     ]
-    _run(cases, lambda c: _check_backward(ctx, c, ("grad_b",), (), TOL[c["x"].dtype]))
+    _each_case(cases, lambda c: _check_backward(ctx, c, ("grad_b",), (), TOL[c["x"].dtype]))
 
 
 @check(points=1)
@@ -395,7 +395,7 @@ def grad_b_none_without_bias(ctx):
             f"conv2d_backward with b=None must return None for grad_b, got "
             f"{type(got['grad_b']).__name__}")
 
-    _run(cases, run)
+    _each_case(cases, run)
 
 
 # ------------------------------------------------------------------------ dtypes
@@ -417,7 +417,7 @@ def precision_bands(ctx):
             _make(rng, 2, 3, 4, (3, 3), (6, 5), stride=2, dtype=dt),
             _make(rng, 4, 8, 16, (3, 3), (12, 12), dtype=dt),
         ]
-    _run(cases, lambda c: _check_layer(ctx, c, {"flip"}, TOL[c["x"].dtype]))
+    _each_case(cases, lambda c: _check_layer(ctx, c, {"flip"}, TOL[c["x"].dtype]))
 
 
 @check(points=1)

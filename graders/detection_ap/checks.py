@@ -67,7 +67,7 @@ def max_dets_keep(det: dict, max_dets: int) -> np.ndarray:
     return keep
 
 
-def _coco(images: list[dict], anns: list[dict], cats: list[int]) -> COCO:
+def _coco_index(images: list[dict], anns: list[dict], cats: list[int]) -> COCO:
     coco = COCO()
     coco.dataset = {"images": images, "annotations": anns,
                     "categories": [{"id": c, "name": str(c)} for c in cats]}
@@ -106,7 +106,7 @@ def coco_evaluate(det: dict, gt: dict, thresholds: np.ndarray, max_dets: int) ->
             "category_id": int(det["category_id"][j]), "bbox": det["bbox"][j].tolist(),
             "area": float(det["bbox"][j, 2] * det["bbox"][j, 3]),
             "score": float(det["score"][j]), "iscrowd": 0} for j in np.flatnonzero(keep)]
-    ev = COCOeval(_coco(images, gts, cats), _coco(images, dts, cats), iouType="bbox")
+    ev = COCOeval(_coco_index(images, gts, cats), _coco_index(images, dts, cats), iouType="bbox")
     p = ev.params
     p.imgIds, p.catIds, p.iouThrs, p.maxDets = imgs, cats, thr, [max_dets]
     p.areaRng, p.areaRngLbl = [[0.0, 1e12]], ["all"]
