@@ -29,7 +29,7 @@ test: setup
 	$(PY) -m ruff check src tests benchmarks scripts exercises graders reference_solutions
 	$(PY) -m proctor notebooks --check
 	$(PY) -m proctor calibrate --strict --jobs 2
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q --durations=25 tests
 
 calibrate: setup
 	$(PY) -m proctor calibrate --strict --jobs 2

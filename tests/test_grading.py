@@ -88,6 +88,16 @@ def test_a_crash_costs_only_its_check_and_the_worker_restarts(tiny_lib):
     assert r.score == 3
 
 
+def test_the_notebooks_output_survives_a_restart_and_its_last_line_is_kept(tiny_lib):
+    r = grade(tiny_lib, ["import os, sys\nprint('loaded', flush=True)\n"
+                         "def add(a, b):\n    if isinstance(a, int) and a == 2:\n"
+                         "        print('dying', flush=True)\n        os._exit(9)\n"
+                         "    return a + b"])
+    assert r.output.count("loaded") == 2 and "dying" in r.output, r.output
+    assert "[proctor: the worker was restarted: " in r.output
+    assert r.output.index("dying") < r.output.index("restarted") < r.output.rindex("loaded")
+
+
 def test_a_hang_in_a_call_is_a_timeout(tiny_lib):
     toml = tiny_lib.root / "exercises" / "adder" / "exercise.toml"
     toml.write_text(toml.read_text().replace("call_timeout_s = 10", "call_timeout_s = 1"))

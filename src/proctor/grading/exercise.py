@@ -97,6 +97,7 @@ class _Session:
         self.cell_errors: list[dict] = []
         self.client: WorkerClient | None = None
         self.load_failure: WorkerError | None = None
+        self._earlier_output = ""
 
     def start(self) -> None:
         config, _ = config_for(self.ex.spec, self.source.artifact_dir, self.unsafe)
@@ -132,15 +133,22 @@ class _Session:
                     and self.load_failure is None):
                 self.restarts += 1
                 self.client.close()
+                self._earlier_output += (
+                    self.client.output_text(settle_s=2.0)
+                    + f"\n[proctor: the worker was restarted: {self.client.dead_reason.reason}]\n")
                 self.start()
         if self.load_failure is not None:
             raise self.load_failure
         assert self.client is not None
         return Proxy(self.client, self.ex.spec.limits.call_timeout_s)
 
-    def close(self) -> None:
-        if self.client is not None:
-            self.client.close()
+    def close(self) -> str:
+        """Stop the worker; returns everything the notebook printed, over restarts too
+        (read after the worker is gone, so nothing still in the pipe is lost)."""
+        if self.client is None:
+            return self._earlier_output
+        self.client.close()
+        return self._earlier_output + self.client.output_text(settle_s=2.0)
 
 
 def grade_exercise(ex: ExerciseDir, source: Source | str, reference: Source | None,
@@ -174,8 +182,7 @@ def grade_exercise(ex: ExerciseDir, source: Source | str, reference: Source | No
         elif ref is not None and ref.load_failure is not None:
             result.message = f"reference failed to load: {ref.load_failure.reason}"
     finally:
-        result.output = cand.client.output_text()[-8000:] if cand.client else ""
-        cand.close()
+        result.output = cand.close()[-8000:]
         if ref is not None:
             ref.close()
     result.score = round(sum(c.points for c in result.checks), 4)

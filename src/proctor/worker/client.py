@@ -79,7 +79,11 @@ class _Capped:
                     self.head += chunk[: OUTPUT_CAP - len(self.head)]
                 self.tail = (self.tail + chunk)[-OUTPUT_CAP:]
 
-    def text(self) -> str:
+    def text(self, settle_s: float = 0.0) -> str:
+        """The output so far; ``settle_s`` waits for the drain to reach the end of the
+        pipe (after the worker died), so the last lines printed are not lost to a race."""
+        if settle_s:
+            self._thread.join(settle_s)
         if self.total <= OUTPUT_CAP:
             return bytes(self.head).decode("utf-8", "replace")
         return (
@@ -283,5 +287,5 @@ class WorkerClient:
         self.dead_reason = WorkerError(status, reason)
         return self.dead_reason
 
-    def output_text(self) -> str:
-        return self.output.text() if self.output else ""
+    def output_text(self, settle_s: float = 0.0) -> str:
+        return self.output.text(settle_s) if self.output else ""
