@@ -58,6 +58,31 @@ def backward_example(ctx):
     assert_close(grads[2], np.array([10.0]), "grad_b (stride 2)")
 
 
+@check(points=1)
+def inputs_unchanged(ctx):
+    """conv2d_forward and conv2d_backward leave x, w, b and grad_out as they were (values,
+    dtype): checked with the arrays as each call left them, with padding and with groups."""
+    rng = ctx.rng()
+    for dtype in (np.float64, np.float32):
+        x, w, b, grad_out = (rng.normal(size=shape).astype(dtype) for shape in
+                             [(2, 4, 7, 6), (6, 2, 3, 2), (6,), (2, 6, 4, 7)])
+        kw = {"stride": (2, 1), "padding": 1, "groups": 2}
+        _, after = ctx.candidate.conv2d_forward.returning_args(x, w, b, **kw)
+        _unchanged("conv2d_forward", ("x", "w", "b"), (x, w, b), after, dtype)
+        _, after = ctx.candidate.conv2d_backward.returning_args(grad_out, x, w, b, **kw)
+        _unchanged("conv2d_backward", ("grad_out", "x", "w", "b"), (grad_out, x, w, b), after,
+                   dtype)
+
+
+def _unchanged(fn, names, before, after, dtype):
+    for name, want, got in zip(names, before, after, strict=True):
+        assert (isinstance(got, np.ndarray) and got.dtype == want.dtype
+                and got.shape == want.shape and np.array_equal(got, want)), (
+            f"{fn} ({np.dtype(dtype).name} inputs) changed its argument {name} (first values "
+            f"before {want.ravel()[:4].tolist()}, after {np.asarray(got).ravel()[:4].tolist()}): "
+            "do not modify the inputs; write into your own arrays")
+
+
 def _three(grads):
     assert isinstance(grads, (list, tuple)) and len(grads) == 3, (
         f"conv2d_backward must return a tuple (grad_x, grad_w, grad_b), got {grads!r:.200}")

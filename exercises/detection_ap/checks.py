@@ -1,5 +1,6 @@
-"""Public checks for detection_ap: the output's form, the -1 of classes without ground truth,
-and mean_ap, on the prompt's worked example and small hand-made sets.
+"""Public checks for detection_ap: the output's form, the inputs left unchanged, the -1 of
+classes without ground truth (and the 0 of classes nobody detected), and mean_ap, on the
+prompt's worked example and small hand-made sets.
 
 Each check looks only at its own rule (the AP values themselves are graded by the hidden
 checks), so that one mistake costs one check.
@@ -103,22 +104,48 @@ def output_format(ctx):
         assert ap.shape == (len(want), len(thr)), (
             f"{name}: 'ap' has shape {ap.shape}, expected {(len(want), len(thr))} "
             f"(categories x thresholds)")
-        assert isinstance(mean, float) and not isinstance(mean, bool), (
-            f"{name}: 'mean_ap' must be a Python float, got {type(mean).__name__}")
+        assert isinstance(mean, float), (  # a Python float or np.float64 (a float subclass)
+            f"{name}: 'mean_ap' must be a float, got {type(mean).__name__}")
+
+
+@check(points=1)
+def inputs_unchanged(ctx):
+    """average_precision leaves its input arrays as they were (values, order, dtype): checked
+    on every public set, with the arrays as the call left them."""
+    for name, (det, gt), thr in _cases():
+        _, (det_after, gt_after, thr_after, _) = (
+            ctx.candidate.average_precision.returning_args(det, gt, thr, 100))
+        arrays = [(f"detections[{k!r}]", v, _item(det_after, k)) for k, v in det.items()]
+        arrays += [(f"ground_truth[{k!r}]", v, _item(gt_after, k)) for k, v in gt.items()]
+        for where, before, after in [*arrays, ("iou_thresholds", thr, thr_after)]:
+            assert (isinstance(after, np.ndarray) and after.dtype == before.dtype
+                    and after.shape == before.shape and np.array_equal(after, before)), (
+                f"{name}: average_precision changed {where} (before {before.tolist()[:5]}, "
+                f"after {np.asarray(after).tolist()[:5]}): the caller keeps using its arrays; "
+                "sort or cut copies (x[order]), never the arrays themselves")
+
+
+def _item(d, key):
+    return d.get(key) if isinstance(d, dict) else None
 
 
 @check(points=1)
 def classes_without_ground_truth(ctx):
     """A class without non-crowd ground truth (detections only, crowd regions only) has AP
-    -1.0 at every threshold."""
+    -1.0 at every threshold, and only such a class: one with ground truth but no detection
+    at all has AP 0."""
     for name, (det, gt), thr in _cases():
         ids, ap, _ = _parts(ctx.candidate.average_precision(det, gt, thr, 100), name)
         for k, c in enumerate(ids.tolist()):
-            if c in gt["category_id"][~gt["iscrowd"]]:
-                continue
-            assert np.array_equal(ap[k], np.full(len(thr), -1.0)), (
-                f"{name}: category {c} has no non-crowd ground truth, so its AP must be "
-                f"-1.0 at every threshold, got {ap[k].tolist()}")
+            if c not in gt["category_id"][~gt["iscrowd"]]:
+                assert np.array_equal(ap[k], np.full(len(thr), -1.0)), (
+                    f"{name}: category {c} has no non-crowd ground truth, so its AP must be "
+                    f"-1.0 at every threshold, got {ap[k].tolist()}")
+            elif c not in det["category_id"]:
+                assert np.array_equal(ap[k], np.zeros(len(thr))), (
+                    f"{name}: category {c} has ground truth but no detection, so every "
+                    f"object is missed and its AP is 0 at every threshold (-1 is only for "
+                    f"classes without ground truth), got {ap[k].tolist()}")
 
 
 @check(points=1)

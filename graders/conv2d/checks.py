@@ -251,7 +251,7 @@ def forward_cross_correlation(ctx):
     _each_case(cases, lambda c: _check_forward(ctx, c, ()))
 
 
-@check(points=2)
+@check(points=1)
 def zero_padding_both_sides(ctx):
     """Zero padding on every side (padding rows above and below, columns left and right):
     forward values and the input and weight gradients (the padding's gradient dropped),

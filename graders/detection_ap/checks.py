@@ -615,20 +615,39 @@ def _exact_pairs(rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray]
     return pairs
 
 
+def _threshold_pairs(rng: np.random.Generator) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Nested boxes whose float64 IoU is k/20 for k = 10..19 (every COCO threshold, as exact
+    as float64 makes it), and pairs within 1e-9 either side of each threshold: float32 IoUs
+    (or float32 boxes) land on the wrong side of some of them."""
+    pairs = []
+    for t in COCO_THRESHOLDS:
+        x, y, h, scale = *rng.integers(0, 500, 2), int(rng.integers(1, 9)), int(rng.integers(1, 5))
+        k = int(round(t * 20))
+        pairs.append((np.array([x, y, 20 * scale, h], np.float64),
+                      np.array([x, y, k * scale, h], np.float64)))
+        for near in (-1e-9, 1e-9):
+            g = np.r_[rng.uniform(0, 500, 2), rng.uniform(20, 60, 2)]
+            pairs.append((g, np.r_[g[:2], g[2] * (t + near), g[3]]))
+    return pairs
+
+
 @check(points=1)
 def iou_at_threshold(ctx):
-    """A detection matches when its IoU is at least the threshold: integer boxes whose IoU is
-    exactly 0.5 or 0.75, at thresholds [0.5, 0.75]."""
+    """A detection matches when its IoU, in float64, is at least the threshold: integer boxes
+    whose IoU is exactly 0.5 or 0.75 at thresholds [0.5, 0.75]; nested boxes at IoU k/20 and
+    pairs within 1e-9 of every COCO threshold, at COCO's thresholds."""
     against_pycocotools(ctx, exact_iou_cases(ctx.rng()), "a detection whose IoU equals the "
-                        "threshold matches (IoU >= t)")
+                        "threshold matches (IoU >= t, IoU computed in float64)")
 
 
 def exact_iou_cases(rng: np.random.Generator) -> list[Case]:
     pairs = _exact_pairs(rng)
     if not all(iou_xywh(g, d) in (0.5, 0.75) for g, d in pairs):
         raise RuntimeError("_exact_pairs: an IoU is not exactly 0.5 or 0.75")
-    return [_pair_case(rng, f"{n} pairs at IoU exactly 0.5 or 0.75", pairs[:n],
-                       np.array([0.5, 0.75])) for n in (4, len(pairs))]
+    return [*(_pair_case(rng, f"{n} pairs at IoU exactly 0.5 or 0.75", pairs[:n],
+                         np.array([0.5, 0.75])) for n in (4, len(pairs))),
+            _pair_case(rng, "30 pairs at or within 1e-9 of every COCO threshold",
+                       _threshold_pairs(rng), COCO_THRESHOLDS.copy())]
 
 
 # ------------------------------------------------------------------------ matching
@@ -1002,7 +1021,7 @@ def _plausible(got: Any, want: Any) -> None:
         f"{MEAN_TOLERANCE}")
 
 
-@check(points=4, kind="latency", budget="average_precision_latency")
+@check(points=3, kind="latency", budget="average_precision_latency")
 def average_precision_latency(ctx):
     """average_precision on a validation split of 200 images, 10 classes, about 7 objects
     and exactly 100 detections per image, COCO's 10 thresholds, max_dets = 100, relative to
