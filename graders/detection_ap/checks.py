@@ -308,6 +308,19 @@ def _same_ap(got: np.ndarray, want: np.ndarray, cats: np.ndarray, thr: np.ndarra
             f"differ); {why}")
 
 
+def _same_matches(got: np.ndarray, want: np.ndarray, cats: np.ndarray, thr: np.ndarray,
+                  why: str) -> None:
+    bad = (got > 0.5) != (want > 0.5)
+    if bad.any():
+        k, j = (int(i) for i in np.argwhere(bad)[0])
+        said, truth = ("matched", "does not") if got[k, j] > 0.5 else ("not matched", "does")
+        raise AssertionError(
+            f"average_precision: the one detection of category {int(cats[k])} is {said} at "
+            f"IoU threshold {thr[j]!r} (its AP is {got[k, j]!r}), but pycocotools {truth} "
+            f"match it (AP {want[k, j]!r}; {int(bad.sum())} of {bad.size} pairs and "
+            f"thresholds differ); {why}")
+
+
 class Case:
     def __init__(self, name: str, det: dict, gt: dict, thr: np.ndarray | None = None,
                  max_dets: int = 100) -> None:
@@ -343,13 +356,20 @@ def _call_candidate(ctx, case: Case, det: dict | None = None, gt: dict | None = 
         case.thr if thr is None else thr, case.max_dets if max_dets is None else max_dets)
 
 
-def against_pycocotools(ctx, cases: list[Case], why: str) -> None:
+def against_pycocotools(ctx, cases: list[Case], why: str, matched_only: bool = False) -> None:
+    """The candidate's AP rows equal pycocotools' to within TOL; with ``matched_only`` (sets of
+    one object and one detection per class, whose AP is 1 where they match and 0 elsewhere)
+    only whether each pair matched is judged, so that a mistake in the curve's rules (the
+    recall levels, the envelope) costs those rules' checks, not the IoU checks too."""
     def run(case: Case) -> None:
         truth = coco_evaluate(case.det, case.gt, case.thr, case.max_dets)
         cats = _categories(case)
         want = truth.ap[np.searchsorted(truth.category_ids, cats)]
         got = _rows(_call_candidate(ctx, case), cats, len(case.thr), "average_precision")
-        _same_ap(got, want, cats, case.thr, "average_precision", why)
+        if matched_only:
+            _same_matches(got, want, cats, case.thr, why)
+        else:
+            _same_ap(got, want, cats, case.thr, "average_precision", why)
 
     run_cases(cases, run)
 
@@ -572,7 +592,8 @@ def xywh_iou(ctx):
     (continuous coordinates): one detection per object of 4 to 24 pixels, IoUs just below
     and just above the thresholds (0.003 to 0.02 away)."""
     against_pycocotools(ctx, xywh_iou_cases(ctx.rng()), "IoU of (x, y, w, h) boxes is the area "
-                        "of the intersection over the area of the union, areas w * h")
+                        "of the intersection over the area of the union, areas w * h",
+                        matched_only=True)
 
 
 def xywh_iou_cases(rng: np.random.Generator) -> list[Case]:
@@ -637,7 +658,8 @@ def iou_at_threshold(ctx):
     whose IoU is exactly 0.5 or 0.75 at thresholds [0.5, 0.75]; nested boxes at IoU k/20 and
     pairs within 1e-9 of every COCO threshold, at COCO's thresholds."""
     against_pycocotools(ctx, exact_iou_cases(ctx.rng()), "a detection whose IoU equals the "
-                        "threshold matches (IoU >= t, IoU computed in float64)")
+                        "threshold matches (IoU >= t, IoU computed in float64)",
+                        matched_only=True)
 
 
 def exact_iou_cases(rng: np.random.Generator) -> list[Case]:
