@@ -33,8 +33,10 @@ def by_name(kind: Kind) -> str:
 
 
 def test_the_built_in_kinds():
-    assert kinds.kind_names() == ("correctness", "latency", "memory", "size", "accuracy")
-    assert kinds.budget_kind_names() == ("latency", "memory", "size", "accuracy")
+    """The five of report.json's contract, first and in this order (error messages list
+    them so); a new kind registers after them."""
+    assert kinds.kind_names()[:5] == ("correctness", "latency", "memory", "size", "accuracy")
+    assert kinds.budget_kind_names()[:4] == ("latency", "memory", "size", "accuracy")
 
 
 # ------------------------------------------------------------------------ the suite
