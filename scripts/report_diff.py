@@ -4,7 +4,8 @@
 
 OLD_OUT and NEW_OUT are ``proctor grade --out`` folders; every ``<name>/report.json`` in
 either is compared path by path (values, key order, list lengths). Ignored, and counted:
-durations (``seconds``, ``environment.grading_seconds``), the rest of ``environment``, and
+durations (``seconds``, ``environment.grading_seconds``), the rest of ``environment``, the
+timestamps ``submission.received`` (the submission's mtime) and ``submission.graded``, and
 the ``measured`` values of checks of a timed kind. A timed check's ``message`` states its
 measurement (and, for latency, which rule decided: an interval within the budget, or blocks
 far under it early), so it is compared with its numbers masked and a difference is listed as
@@ -67,6 +68,8 @@ def classify(a: dict, b: dict, timed: set[str]) -> tuple[Counter, list[Diff], li
         field = m[3] if m else None
         if path.startswith(".environment"):
             ignored["environment"] += 1
+        elif path in (".submission.received", ".submission.graded"):
+            ignored["timestamps"] += 1  # the file's mtime, the grading time
         elif path.endswith(".seconds") and field != "measured":
             ignored["durations (seconds)"] += 1
         elif kind in timed and field == "measured":

@@ -189,3 +189,43 @@ def test_unknown_kinds():
 def test_checkdef_keeps_the_kind_name():
     d = CheckDef("c", lambda ctx: None, 1.0, "size", True, None, "", "x.py")
     assert d.kind == "size"
+
+
+# ------------------------------------------------------------------------ the built-in measures
+
+MEMORY_BUDGET = """
+[budgets.add_memory]
+kind = "memory"
+max = {max}
+unit = "{unit}"
+"""
+
+MEMORY_CHECK = '''
+
+@check(points=1, kind="memory", budget="add_memory")
+def add_memory(ctx):
+    return ctx.memory("add", lambda rng: (rng.random(2_000_000), rng.random(2_000_000)),
+                      budget="add_memory", calls=2)
+'''
+
+
+@pytest.mark.parametrize("max_,unit,status", [(3, "x reference", "pass"), (1, "MiB", "fail")])
+def test_ctx_memory_measures_through_its_kind(tmp_path, max_, unit, status):
+    """``ctx.memory(...)`` in a grader reaches proctor.measure.memory with the check's
+    budget and seed (no library exercise has a memory check, so it is proved here)."""
+    from proctor.grading import grade_exercise, reference_source
+
+    lib = build_library(tmp_path / "lib")
+    toml = lib.root / "exercises" / "adder" / "exercise.toml"
+    toml.write_text(toml.read_text().replace("points = 4", "points = 5")
+                    + MEMORY_BUDGET.format(max=max_, unit=unit))
+    checks = lib.root / "graders" / "adder" / "checks.py"
+    checks.write_text(checks.read_text() + MEMORY_CHECK)
+    ex = lib.get("adder")
+    ref = reference_source(ex)
+    result = grade_exercise(ex, ref, ref, hidden=True, unsafe=True)
+    c = next(c for c in result.checks if c.id == "add_memory")
+    assert (c.kind, c.status) == ("memory", status), c.message
+    assert c.budget == {"kind": "memory", "max": float(max_), "unit": unit}
+    assert c.measured["calls"] == 2 and c.measured["candidate_mib"] > 15  # 2 x 16 MB in
+    assert ("ratio" in c.measured) == (unit == "x reference")
