@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from proctor.kinds.base import Kind
 from proctor.verdicts import Outcome
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from proctor.checks.context import Context
     from proctor.worker.proxy import RemoteObject
 
