@@ -13,7 +13,7 @@ import proctor
 from proctor import sandbox
 from proctor.grading.exercise import Source, grade_exercise, runner_source, safe_source
 from proctor.grading.plan import annotate, ids_to_grade
-from proctor.grading.startup import Workers
+from proctor.grading.startup import Workers, overlapping
 from proctor.library.plans import InterviewPlan
 from proctor.library.spec import ExerciseDir, Library, SpecError
 from proctor.report.model import ExerciseResult, Report
@@ -144,28 +144,32 @@ def _prepare(library: Library, ex_id: str, sub, hidden: bool) -> _Job | Exercise
 def _in_turn(jobs: list[_Job | ExerciseResult], unsafe: bool, hidden: bool, seed: int | None,
              progress: Callable[[str], object]) -> list[ExerciseResult]:
     """Grade the exercises in order; once an exercise's workers are ready, the next
-    exercise's start (``startup``: ahead, off the timing core) while its checks run."""
+    exercise's start (``startup``: ahead, off the timing core) while its checks run. The
+    first exercise's start before its grading does (while its checks are loaded)."""
     ahead: dict[int, Workers] = {}
     results: list[ExerciseResult] = []
 
-    def start_after(i: int) -> None:
+    def start_after(i: int, early: bool = True) -> None:
         j = next((j for j in range(i + 1, len(jobs)) if isinstance(jobs[j], _Job)
                   and not isinstance(jobs[j].source, str)), None)
-        if j is not None and j not in ahead and Workers.can_start_ahead():
+        if j is not None and j not in ahead and (Workers.can_start_ahead() or not early):
             job = jobs[j]
-            ahead[j] = Workers(job.ex, job.source, job.reference, unsafe, ahead=True)
+            ahead[j] = Workers(job.ex, job.source, job.reference, unsafe, ahead=early)
 
     try:
+        if overlapping():
+            start_after(-1, early=False)
         for i, job in enumerate(jobs):
             progress(job.ex.id if isinstance(job, _Job) else job.id)
             if isinstance(job, ExerciseResult):
                 results.append(job)
                 continue
             results.append(grade_exercise(job.ex, job.source, job.reference, hidden, unsafe,
-                                          seed, workers=ahead.pop(i, None),
+                                          seed, workers=ahead.get(i),
                                           on_ready=lambda i=i: start_after(i)))
+            ahead.pop(i, None)   # grade_exercise closed them
     finally:
-        for workers in ahead.values():   # started for an exercise never reached
+        for workers in ahead.values():   # started for an exercise never reached (or failed)
             workers.close()
     return results
 
