@@ -99,7 +99,10 @@ class SandboxedProcess:
         if cpu is None or self._finished:
             return
         if self._cg is not None:
-            self._cg.set_cpus(cpu)
+            try:
+                self._cg.set_cpus(cpu)
+            except FileNotFoundError:
+                pass   # the tree has ended and its cgroup is gone: nothing to move
             affinity.confine(self._cg.procs, {cpu})
         else:
             affinity.confine(lambda: affinity.tree_tids(self.pid), {cpu})
