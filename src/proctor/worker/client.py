@@ -126,7 +126,8 @@ class WorkerClient:
         self._window: memwindow.Window | None | bool = False   # False: not looked for yet
 
     # -- life cycle -------------------------------------------------------
-    def start(self) -> None:
+    def start(self, start_cpus: tuple[int, ...] = ()) -> None:
+        """Start the worker, on ``start_cpus`` until ``pin()`` (() = pinned at once)."""
         to_w_r, to_w_w = os.pipe()
         from_w_r, from_w_w = os.pipe()
         for fd in (to_w_w, from_w_w):
@@ -143,6 +144,7 @@ class WorkerClient:
         spec = sandbox.SandboxSpec(
             ro_binds=list(self.config.ro_binds), env=dict(self.config.env),
             limits=self.config.limits, cpu=self.config.cpu,
+            start_cpus=tuple(start_cpus) if self.config.cpu is not None else (),
         )
         try:
             self.proc = sandbox.get_backend(self.config.backend).spawn(
@@ -163,6 +165,16 @@ class WorkerClient:
             if self.proc is not None and self._pipe_inode is not None and self.dead_reason is None:
                 self._window = memwindow.Window.open(self.proc.pid, self._pipe_inode)
         return self._window or None
+
+    def pin(self) -> None:
+        """Move the worker's whole tree to its timing core (``config.cpu``)."""
+        if self.proc is not None and self.dead_reason is None:
+            self.proc.pin()
+
+    def stop(self) -> None:
+        """Kill the tree without waiting (``close()`` waits): workers die side by side."""
+        if self.proc is not None:
+            self.proc.kill(wait=False)
 
     def close(self) -> None:
         if isinstance(self._window, memwindow.Window):
