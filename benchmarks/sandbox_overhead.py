@@ -1,22 +1,25 @@
-"""Start-up overhead of the worker sandbox (proctor.sandbox), and the harness's cost per
-exercise.
+"""Start-up overhead of the worker sandbox, and the harness's cost per exercise.
 
 Default: runs each command N times bare (plain subprocess) and sandboxed (spawn + wait),
 interleaved A B A B so that machine load drifts affect both alike, and prints
 median / p10 / p90 wall times and the median overhead.
 
 ``--exercises [ID,...]``: grades each exercise's reference solution against itself through
-the real sandbox, as ``proctor grade`` does, and prints per exercise the wall time of the
-whole exercise, of its checks, and *outside the checks* (the difference: starting both
-workers, imports, running the notebook cells), the median of ``-n`` runs.
+the real sandbox, the exercises in turn as ``proctor grade`` grades a submission, and
+prints per exercise the wall time of the whole exercise, of its checks, and *outside the
+checks* (the difference: waiting for both workers to start, import and run the notebook
+cells, and closing them), the median of ``-n`` runs (default 1) -- "before" with the
+workers started one by one on the timing core, "after" side by side and the next
+exercise's ahead (``PROCTOR_WORKER_OVERLAP``, proctor.grading.startup), interleaved.
 
-``--sample DIR``: times ``proctor grade DIR`` (e.g. samples/strong) end to end.
+``--sample DIR``: times ``proctor grade DIR`` (e.g. samples/strong) end to end, before and
+after, and prints each exercise's time outside its checks from report.json.
 
 Prints figures only; nothing is asserted.
 
     python benchmarks/sandbox_overhead.py [-n 20] [--no-torch] [--unsafe]
-    python benchmarks/sandbox_overhead.py --exercises [box_ops,detection] [-n 3]
-    python benchmarks/sandbox_overhead.py --sample samples/strong
+    python benchmarks/sandbox_overhead.py --exercises [box_ops,detection] [-n 3] [--mode after]
+    python benchmarks/sandbox_overhead.py --sample samples/strong [-n 3] [--mode after]
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from proctor import sandbox
 from proctor.sandbox import Limits, SandboxSpec
@@ -60,44 +64,99 @@ def timed_box(argv, spec, unsafe=False) -> float:
     return dt
 
 
-def per_exercise(ids: list[str], n: int) -> None:
-    """Wall seconds of each exercise, of its checks, and outside them (median of n)."""
-    from proctor.grading.exercise import grade_exercise
-    from proctor.grading.submission import reference_source
+MODES = {"before": "0", "after": "1"}   # PROCTOR_WORKER_OVERLAP: one by one / overlapped
+
+
+def _outside(seconds: float, checks) -> float:
+    return seconds - sum(c.seconds for c in checks)
+
+
+def per_exercise(ids: list[str], n: int, modes: list[str]) -> None:
+    """Wall seconds of each exercise, of its checks, and outside them (median of n), with
+    the workers started one by one ("before") and overlapped ("after"); the exercises are
+    graded in turn, as ``proctor grade`` grades a submission, the modes interleaved."""
+    from proctor.grading import startup
+    from proctor.grading.submission import _in_turn, _Job, reference_source
     from proctor.library.spec import Library
 
     lib = Library.find()
-    print(f"load avg     {os.getloadavg()[0]:.2f} at start; median of {n} run(s), seconds")
-    print(f"{'exercise':22s} {'total':>7s} {'checks':>7s} {'outside':>8s}  slowest check")
-    rows = []
-    for ex_id in ids or lib.ids():
+    ids = ids or lib.ids()
+    jobs = []
+    for ex_id in ids:
         ex = lib.get(ex_id)
         ref = reference_source(ex)
-        runs = []
-        for _ in range(n):
-            r = grade_exercise(ex, ref, ref, hidden=True, unsafe=False)
-            checks = sum(c.seconds for c in r.checks)
-            slow = max(r.checks, key=lambda c: c.seconds, default=None)
-            runs.append((r.seconds, checks, r.seconds - checks,
-                         f"{slow.id} {slow.seconds:.2f}" if slow else ""))
-        total, checks, outside = (statistics.median(x[i] for x in runs) for i in range(3))
-        rows.append(outside)
-        print(f"{ex_id:22s} {total:7.2f} {checks:7.2f} {outside:8.2f}  {runs[-1][3]}", flush=True)
-    print(f"outside the checks: max {max(rows):.2f} s, sum {sum(rows):.2f} s; load avg "
-          f"{os.getloadavg()[0]:.2f} at end")
+        jobs.append(_Job(ex, ref, ref))
+    runs: dict[str, list[list]] = {m: [] for m in modes}
+    print(f"load avg     {os.getloadavg()[0]:.2f} at start; median of {n} run(s), seconds; "
+          f"{', '.join(modes)}: workers {' / '.join(DESCRIBE[m] for m in modes)}", flush=True)
+    for _ in range(n):
+        for m in modes:
+            os.environ[startup.OVERLAP_ENV] = MODES[m]
+            t = time.perf_counter()
+            results = _in_turn(jobs, False, True, None, lambda _id: None)
+            runs[m].append([(r.seconds, _outside(r.seconds, r.checks), r) for r in results])
+            print(f"  {m}: {time.perf_counter() - t:.1f} s for {len(ids)} exercise(s)",
+                  flush=True)
+    os.environ.pop(startup.OVERLAP_ENV, None)
+    head = "".join(f" | {m + ': total':>14s} {'checks':>7s} {'outside':>8s}" for m in modes)
+    print(f"{'exercise':22s}{head}  slowest check")
+    outside: dict[str, list[float]] = {m: [] for m in modes}
+    for i, ex_id in enumerate(ids):
+        row = f"{ex_id:22s}"
+        for m in modes:
+            total = statistics.median(run[i][0] for run in runs[m])
+            out = statistics.median(run[i][1] for run in runs[m])
+            outside[m].append(out)
+            row += f" | {total:14.2f} {total - out:7.2f} {out:8.2f}"
+        last = runs[modes[-1]][-1][i][2]
+        slow = max(last.checks, key=lambda c: c.seconds, default=None)
+        print(row + (f"  {slow.id} {slow.seconds:.2f}" if slow else ""), flush=True)
+    for m in modes:
+        print(f"outside the checks, {m}: max {max(outside[m]):.2f} s, "
+              f"sum {sum(outside[m]):.2f} s")
+    print(f"load avg {os.getloadavg()[0]:.2f} at end")
 
 
-def sample(path: str) -> None:
+DESCRIBE = {"before": "one by one on the timing core",
+            "after": "side by side, the next exercise's ahead"}
+
+
+def sample(path: str, n: int, modes: list[str]) -> None:
+    """``proctor grade path`` end to end (median of n, modes interleaved), and per
+    exercise the time outside its checks, from report.json."""
+    import json
     import tempfile
 
-    with tempfile.TemporaryDirectory() as out:
-        t = time.perf_counter()
-        proc = subprocess.run([PY, "-m", "proctor", "grade", path, "--out", out],
-                              capture_output=True, text=True)
-        dt = time.perf_counter() - t
-    print(proc.stdout.strip().splitlines()[0] if proc.stdout.strip() else proc.stderr[-500:])
-    print(f"proctor grade {path}: {dt:.1f} s wall (exit {proc.returncode}); load avg "
-          f"{os.getloadavg()[0]:.2f} at end")
+    walls: dict[str, list[float]] = {m: [] for m in modes}
+    outside: dict[str, list[dict[str, float]]] = {m: [] for m in modes}
+    for _ in range(n):
+        for m in modes:
+            with tempfile.TemporaryDirectory() as out:
+                env = dict(os.environ, PROCTOR_WORKER_OVERLAP=MODES[m])
+                t = time.perf_counter()
+                proc = subprocess.run([PY, "-m", "proctor", "grade", path, "--out", out],
+                                      capture_output=True, text=True, env=env)
+                walls[m].append(time.perf_counter() - t)
+                reports = sorted(Path(out).glob("*/report.json"))
+                report = json.loads(reports[0].read_text()) if reports else {"exercises": []}
+            outside[m].append({e["id"]: e.get("seconds", 0.0) - sum(
+                c.get("seconds", 0.0) for c in e["checks"])
+                for e in report["exercises"] if e["status"] == "graded"})
+            line = proc.stdout.strip().splitlines()[0] if proc.stdout.strip() else \
+                proc.stderr[-500:]
+            print(f"  {m}: {walls[m][-1]:.1f} s wall (exit {proc.returncode}): {line}",
+                  flush=True)
+    ids = list(outside[modes[0]][0])
+    print(f"{'outside the checks':22s}" + "".join(f" {m:>8s}" for m in modes))
+    for ex_id in ids:
+        print(f"{ex_id:22s}" + "".join(
+            f" {statistics.median(o.get(ex_id, 0.0) for o in outside[m]):8.2f}"
+            for m in modes))
+    for m in modes:
+        print(f"proctor grade {path}, {m}: {statistics.median(walls[m]):.1f} s wall "
+              f"(median of {n}); outside the checks: sum "
+              f"{statistics.median(sum(o.values()) for o in outside[m]):.2f} s")
+    print(f"load avg {os.getloadavg()[0]:.2f} at end")
 
 
 def main() -> None:
@@ -108,13 +167,17 @@ def main() -> None:
     ap.add_argument("--exercises", nargs="?", const="", default=None,
                     help="harness cost per exercise (comma-separated ids; default all)")
     ap.add_argument("--sample", default=None, help="time proctor grade on this submission")
+    ap.add_argument("--mode", choices=["both", *MODES], default="both",
+                    help="--exercises/--sample: workers one by one (before), overlapped "
+                         "(after), or both interleaved (default)")
     args = ap.parse_args()
+    modes = list(MODES) if args.mode == "both" else [args.mode]
     if args.exercises is not None:
         per_exercise([e for e in args.exercises.split(",") if e],
-                     args.n if args.n != 20 else 1)
+                     args.n if args.n != 20 else 1, modes)
         return
     if args.sample:
-        sample(args.sample)
+        sample(args.sample, args.n if args.n != 20 else 1, modes)
         return
 
     iso = sandbox.isolation()

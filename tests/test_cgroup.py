@@ -255,6 +255,11 @@ def test_v2_cgroup_gets_the_limits(kernel):
     assert cg.has_pids
     assert cg.procs_files() == [os.fsencode(d / "cgroup.procs")]
     assert cg.destroy() and not d.exists()
+    # started on other cores (loading ahead), then moved to the timing core
+    cg = mgr.create(256 << 20, 32, cpu=(2, 0))
+    assert text(Path(cg.path), "cpuset.cpus") == "0,2"
+    assert cg.set_cpus(1) and text(Path(cg.path), "cpuset.cpus") == "1"
+    assert cg.destroy()
 
 
 def test_v2_without_pids_or_cpuset_controller_limits_what_it_can(kernel):
@@ -265,6 +270,7 @@ def test_v2_without_pids_or_cpuset_controller_limits_what_it_can(kernel):
     d = Path(cg.path)
     assert text(d, "memory.max") == str(64 << 20)
     assert not (d / "pids.max").exists() and not (d / "cpuset.cpus").exists()
+    assert not cg.set_cpus(1) and not (d / "cpuset.cpus").exists()
     assert not cg.has_pids and cg.pids_limit_hits() == 0
     assert set(text(base, "cgroup.subtree_control").split()) == {"memory"}
 
@@ -444,6 +450,13 @@ def test_v1_cgroup_gets_the_limits(kernel):
     assert len(cg.procs_files()) == 4 and cg.has_pids
     assert cg.destroy() and not any(Path(d).exists() for d in cg.dirs.values())
     assert "cpuset" not in mgr.create(256 << 20, 32).dirs   # not pinned: no cpuset
+    cg = mgr.create(256 << 20, 32, cpu=(0,))                # loads on 0, then timed on 1
+    cpuset = Path(cg.dirs["cpuset"])
+    assert text(cpuset, "cpuset.cpus") == "0"
+    assert cg.set_cpus(1) and text(cpuset, "cpuset.cpus") == "1"
+    assert cg.destroy()
+    cg = mgr.create(256 << 20, 32)
+    assert not cg.set_cpus(1) and cg.destroy()                # no cpuset to move
 
 
 def test_v1_counters_and_peak_reset(kernel):

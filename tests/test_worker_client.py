@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from proctor.worker.client import OUTPUT_CAP, CandidateError, WorkerError
+from proctor.worker.client import CandidateError, WorkerError
+from proctor.worker.output import OUTPUT_CAP
 
 CODE = r'''
 import os, sys, struct

@@ -13,6 +13,7 @@ import statistics
 from typing import Any
 
 from proctor.calibrate.run import FAILING, Verdict
+from proctor.kinds import lookup
 from proctor.report.gauge import judged_value
 from proctor.report.numbers import number
 
@@ -53,7 +54,7 @@ def _margins(vs: list[Verdict]) -> list[str]:
     checks: dict[str, list[tuple[Verdict, object]]] = {}
     for v in vs:
         for c in v.result.checks:
-            if c.kind in ("latency", "memory") and c.measured:
+            if lookup(c.kind).margin_keys and c.measured:
                 checks.setdefault(c.id, []).append((v, c))
     for cid, rows in checks.items():
         budget = rows[0][1].budget.get("max")
@@ -67,12 +68,8 @@ def _margins(vs: list[Verdict]) -> list[str]:
         for name, runs in by_sol.items():
             must_fail = cid in runs[0][0].solution.must_fail
             statuses = [c.status for _, c in runs]
-            ratios = [c.measured.get("ratio") for _, c in runs]
+            ratios = _margin_values(runs)
             ivs = [c.measured.get("interval") for _, c in runs]
-            ratios = [r for r in ratios if isinstance(r, (int, float))]
-            if not ratios:  # absolute memory budgets: the candidate's MiB
-                ratios = [c.measured.get("candidate_mib") for _, c in runs]
-                ratios = [r for r in ratios if isinstance(r, (int, float))]
             ivs = [iv for iv in ivs if isinstance(iv, list) and len(iv) == 2]
             secs = [c.measured.get("seconds") for _, c in runs]
             secs = [x for x in secs if isinstance(x, (int, float))]
@@ -185,3 +182,14 @@ def ranges_text(checks: dict[str, dict[str, Any]]) -> list[str]:
                  for g in ("accepted", "rejected") if g in e]
         out.append(f"    {cid} ({bound} {e['unit']}): {'; '.join(parts)}")
     return out
+
+
+def _margin_values(runs: list) -> list[float]:
+    """Each run's value of the first of its kind's ``margin_keys`` that any run has (a
+    memory check's ratio, or under an absolute budget its MiB)."""
+    for key in lookup(runs[0][1].kind).margin_keys:
+        values = [c.measured.get(key) for _, c in runs]
+        values = [v for v in values if isinstance(v, (int, float))]
+        if values:
+            return values
+    return []

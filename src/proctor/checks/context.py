@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,16 +11,13 @@ from typing import Any
 
 import numpy as np
 
+from proctor.kinds import NoReference, get_kind, kind_names
 from proctor.library.spec import Budget, ExerciseDir
-from proctor.measure.latency import latency_ratio
-from proctor.measure.memory import memory_use
 from proctor.measure.stats import Plan
 from proctor.verdicts import Outcome
 from proctor.worker.proxy import Proxy, RemoteObject
 
-
-class NoReference(RuntimeError):
-    pass
+__all__ = ["Context", "NoReference"]
 
 
 @dataclass
@@ -48,49 +46,32 @@ class Context:
     def data_dir(self) -> Path:
         return self.exercise.data_dir
 
-    def latency(
-        self,
-        function: str,
-        make_args: Callable[[np.random.Generator], tuple],
-        budget: str,
-        compare: Callable[[Any, Any], None] | None = None,
-        on: tuple[RemoteObject, RemoteObject] | None = None,
-    ) -> Outcome:
-        """Time ``function`` against the reference on fresh inputs; see proctor.measure.
+    def handles(self, on: tuple[RemoteObject, RemoteObject] | None) -> tuple[int, int] | None:
+        """The worker handles of ``(candidate object, reference object)``, for a measurement
+        of their methods (``ctx.latency(..., on=(cand_tracker, ref_tracker))``)."""
+        if on is None:
+            return None
+        cand_obj, ref_obj = on
+        if not (isinstance(cand_obj, RemoteObject) and isinstance(ref_obj, RemoteObject)
+                and self.reference is not None
+                and cand_obj._client is self.candidate.client
+                and ref_obj._client is self.reference.client):
+            raise TypeError("on= needs (candidate object, reference object) handles")
+        return cand_obj._handle, ref_obj._handle
 
-        ``on=(candidate_obj, reference_obj)`` times a method of two remote objects made by
-        ``ctx.candidate.X()`` and ``ctx.reference.X()`` (e.g. ``Tracker.update``)."""
-        if self.reference is None:
-            raise NoReference("latency checks need the reference solution (hidden checks only)")
-        handles = None
-        if on is not None:
-            cand_obj, ref_obj = on
-            if not (isinstance(cand_obj, RemoteObject) and isinstance(ref_obj, RemoteObject)
-                    and cand_obj._client is self.candidate.client
-                    and ref_obj._client is self.reference.client):
-                raise TypeError("on= needs (candidate object, reference object) handles")
-            handles = (cand_obj._handle, ref_obj._handle)
-        return latency_ratio(
-            self.candidate.client, self.reference.client, function, make_args,
-            self.rng("latency"), self.budget(budget), compare,
-            call_timeout=self.exercise.spec.limits.call_timeout_s, plan=self.plan,
-            handles=handles,
-        )
+    def measure(self, kind: str, *args: Any, **kwargs: Any) -> Outcome:
+        """Measure as the check kind ``kind`` does (proctor.kinds); ``ctx.<kind>(...)`` is
+        the same call: ``ctx.latency("nms", make_args, budget="nms_latency")``."""
+        k = get_kind(kind)
+        if not k.measures:
+            raise AttributeError(f"check kind {kind!r} measures nothing: its checks compute "
+                                 "their Outcome themselves")
+        if k.needs_reference and self.reference is None:
+            raise NoReference(f"{kind} checks need the reference solution (hidden checks only)")
+        return k.measure(self, *args, **kwargs)
 
-    def memory(
-        self,
-        function: str,
-        make_args: Callable[[np.random.Generator], tuple],
-        budget: str,
-        compare: Callable[[Any, Any], None] | None = None,
-        calls: int = 3,
-    ) -> Outcome:
-        """Peak memory of ``function`` over fresh inputs, beside the reference; see
-        proctor.measure.memory (budget unit ``x reference``, or ``MiB`` etc. for a cap)."""
-        if self.reference is None:
-            raise NoReference("memory checks need the reference solution (hidden checks only)")
-        return memory_use(
-            self.candidate.client, self.reference.client, function, make_args,
-            self.rng("memory"), self.budget(budget), compare, calls=calls,
-            call_timeout=self.exercise.spec.limits.call_timeout_s,
-        )
+    def __getattr__(self, name: str) -> Callable[..., Outcome]:
+        """``ctx.latency(...)``, ``ctx.memory(...)``: the registered kinds that measure."""
+        if name.startswith("_") or name not in kind_names() or not get_kind(name).measures:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return functools.partial(self.measure, name)

@@ -25,7 +25,8 @@ from proctor.worker.codec import CodecError
 if TYPE_CHECKING:
     from proctor.checks.context import Context
 
-from proctor.verdicts import KINDS, MAX_MESSAGE, Kind, Outcome
+from proctor.kinds import get_kind
+from proctor.verdicts import MAX_MESSAGE, Outcome
 
 
 @dataclass(frozen=True)
@@ -33,17 +34,17 @@ class CheckDef:
     id: str
     fn: Callable[[Context], Outcome | None]
     points: float
-    kind: Kind
+    kind: str
     hidden: bool
     budget: str | None
     doc: str
     source: str
 
 
-def check(points: float, kind: Kind = "correctness", budget: str | None = None) -> Callable:
-    """Declare a graded check; ``budget`` names an entry of the spec's ``[budgets]``."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown check kind {kind!r}; use one of {KINDS}")
+def check(points: float, kind: str = "correctness", budget: str | None = None) -> Callable:
+    """Declare a graded check of a registered kind (proctor.kinds); ``budget`` names an
+    entry of the spec's ``[budgets]``."""
+    get_kind(kind)  # ValueError naming the known kinds
 
     def mark(fn: Callable) -> Callable:
         fn.__proctor_check__ = {"points": float(points), "kind": kind, "budget": budget}

@@ -7,20 +7,19 @@ checks (trusted) -> proxy calls -> plain results -> Outcome -> ExerciseResult.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from proctor.checks.context import Context
 from proctor.checks.registry import CheckDef, CheckLoadError, load_checks, run_check
+from proctor.grading.startup import Session, Workers
 from proctor.library.spec import ExerciseDir, SpecError
 from proctor.report.model import CheckResult, ExerciseResult, points_for
 from proctor.submission.notebook import NotebookError, cells_from_file
 from proctor.verdicts import STATUSES, Outcome
-from proctor.worker.client import WorkerClient, WorkerError
-from proctor.worker.config import config_for
-from proctor.worker.proxy import Proxy
+from proctor.worker.client import WorkerError
 
-MAX_RESTARTS = 2
 HIDDEN_SEED_FILE = "seed.txt"
 PUBLIC_SEED = 20240
 
@@ -88,92 +87,34 @@ def candidate_source(ex: ExerciseDir, notebook: Path | None,
     return Source(cells_from_file(notebook), artifact_dir)
 
 
-class _Session:
-    """A worker plus the source it was loaded with, restartable after a crash."""
-
-    def __init__(self, ex: ExerciseDir, source: Source, unsafe: bool, label: str) -> None:
-        self.ex, self.source, self.unsafe, self.label = ex, source, unsafe, label
-        self.restarts = 0
-        self.cell_errors: list[dict] = []
-        self.client: WorkerClient | None = None
-        self.load_failure: WorkerError | None = None
-        self._earlier_output = ""
-
-    def start(self) -> None:
-        config, _ = config_for(self.ex.spec, self.source.artifact_dir, self.unsafe)
-        self.client = WorkerClient(config, self.label)
-        self.client.start()
-        limit = self.ex.spec.limits.time_limit_s
-        deadline = time.monotonic() + limit
-        errors = []
-        try:
-            self.client.send({"op": "load", "cells": self.source.cells})
-            while True:
-                reply = self.client.receive(max(0.1, deadline - time.monotonic()))
-                if reply.get("done"):
-                    break
-                if reply.get("error"):
-                    err = reply["error"]  # hostile data: validate before use
-                    err = err if isinstance(err, dict) else {"message": str(err)[:500]}
-                    cell = reply.get("cell")
-                    errors.append({"cell": cell + 1 if isinstance(cell, int) else 0,
-                                   "type": str(err.get("type", "")),
-                                   "message": str(err.get("message", ""))[:500],
-                                   "traceback": str(err.get("traceback", ""))[-2000:]})
-        except WorkerError as exc:
-            reason = exc.reason
-            if exc.status == "timeout":
-                reason = f"running the notebook took longer than the {limit:g} s limit"
-            self.load_failure = WorkerError(exc.status, reason)
-        self.cell_errors = errors
-
-    def proxy(self) -> Proxy:
-        if self.client is None or self.client.dead_reason is not None:
-            if (self.client is not None and self.restarts < MAX_RESTARTS
-                    and self.load_failure is None):
-                self.restarts += 1
-                self.client.close()
-                self._earlier_output += (
-                    self.client.output_text(settle_s=2.0)
-                    + f"\n[proctor: the worker was restarted: {self.client.dead_reason.reason}]\n")
-                self.start()
-        if self.load_failure is not None:
-            raise self.load_failure
-        assert self.client is not None
-        return Proxy(self.client, self.ex.spec.limits.call_timeout_s)
-
-    def close(self) -> str:
-        """Stop the worker; returns everything the notebook printed, over restarts too
-        (read after the worker is gone, so nothing still in the pipe is lost)."""
-        if self.client is None:
-            return self._earlier_output
-        self.client.close()
-        return self._earlier_output + self.client.output_text(settle_s=2.0)
-
-
 def grade_exercise(ex: ExerciseDir, source: Source | str, reference: Source | None,
-                   hidden: bool, unsafe: bool, seed: int | None = None) -> ExerciseResult:
-    """Grade one exercise; every failure becomes a status, never an exception."""
+                   hidden: bool, unsafe: bool, seed: int | None = None, *,
+                   workers: Workers | None = None,
+                   on_ready: Callable[[], None] | None = None) -> ExerciseResult:
+    """Grade one exercise; every failure becomes a status, never an exception.
+
+    ``workers``: this exercise's workers, started ahead (``startup``); closed here, used or
+    not. ``on_ready`` is called once they are loaded, before the first check."""
     started = time.monotonic()
     result = ExerciseResult(ex.id, ex.spec.title, "graded", 0.0, float(ex.spec.points))
     try:
-        defs = collect_checks(ex, hidden)
-        seed = seed if seed is not None else (hidden_seed(ex) if hidden else PUBLIC_SEED)
-    except (SpecError, CheckLoadError) as exc:
-        result.status, result.message = "error", f"grader problem: {exc}"
-        return result
-    if not hidden:
-        result.max_score = sum(d.points for d in defs)
-    if isinstance(source, str):
-        status, _, why = source.partition(": ")
-        result.status, result.message = ("error" if status == "error" else "missing"), why
-        return result
-    cand = _Session(ex, source, unsafe, "candidate")
-    ref = _Session(ex, reference, unsafe, "reference") if reference is not None else None
-    try:
-        cand.start()
-        if ref is not None:
-            ref.start()
+        try:
+            defs = collect_checks(ex, hidden)
+            seed = seed if seed is not None else (hidden_seed(ex) if hidden else PUBLIC_SEED)
+        except (SpecError, CheckLoadError) as exc:
+            result.status, result.message = "error", f"grader problem: {exc}"
+            return result
+        if not hidden:
+            result.max_score = sum(d.points for d in defs)
+        if isinstance(source, str):
+            status, _, why = source.partition(": ")
+            result.status, result.message = ("error" if status == "error" else "missing"), why
+            return result
+        workers = workers or Workers(ex, source, reference, unsafe)
+        workers.wait()
+        if on_ready is not None:
+            on_ready()
+        cand, ref = workers.candidate, workers.reference
         for d in defs:
             result.checks.append(_run_one(d, ex, cand, ref, seed, hidden))
         result.cell_errors = cand.cell_errors
@@ -182,15 +123,15 @@ def grade_exercise(ex: ExerciseDir, source: Source | str, reference: Source | No
         elif ref is not None and ref.load_failure is not None:
             result.message = f"reference failed to load: {ref.load_failure.reason}"
     finally:
-        result.output = cand.close()[-8000:]
-        if ref is not None:
-            ref.close()
+        if workers is not None:
+            workers.close()
+            result.output = workers.candidate.output()[-8000:]
     result.score = round(sum(c.points for c in result.checks), 4)
     result.seconds = round(time.monotonic() - started, 2)
     return result
 
 
-def _run_one(d: CheckDef, ex: ExerciseDir, cand: _Session, ref: _Session | None,
+def _run_one(d: CheckDef, ex: ExerciseDir, cand: Session, ref: Session | None,
              seed: int, hidden: bool) -> CheckResult:
     t0 = time.monotonic()
     try:

@@ -6,12 +6,14 @@ import os
 import platform
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import proctor
 from proctor import sandbox
 from proctor.grading.exercise import Source, grade_exercise, runner_source, safe_source
 from proctor.grading.plan import annotate, ids_to_grade
+from proctor.grading.startup import Workers, overlapping
 from proctor.library import ranges
 from proctor.library.plans import InterviewPlan
 from proctor.library.spec import ExerciseDir, Library, SpecError
@@ -105,11 +107,9 @@ def grade_submission(path: Path, library: Library, exercise_ids: list[str] | Non
     single = ids[0] if exercise_ids and len(ids) == 1 else None
     sub = open_submission(path, single)
     try:
-        results: list[ExerciseResult] = []
-        for ex_id in ids:
-            if progress:
-                progress(f"{sub.name}: {ex_id}")
-            results.append(_grade_one(library, ex_id, sub, unsafe, hidden, seed))
+        jobs = [_prepare(library, ex_id, sub, hidden) for ex_id in ids]
+        results = _in_turn(jobs, unsafe, hidden, seed,
+                           lambda ex_id: progress and progress(f"{sub.name}: {ex_id}"))
         report = Report({"name": sub.name, "sha256": sub.sha256}, results,
                         environment(unsafe), list(sub.problems))
         annotate(report, path, sub, library, plan)
@@ -118,8 +118,17 @@ def grade_submission(path: Path, library: Library, exercise_ids: list[str] | Non
         sub.close()
 
 
-def _grade_one(library: Library, ex_id: str, sub, unsafe: bool, hidden: bool,
-               seed: int | None) -> ExerciseResult:
+@dataclass(frozen=True)
+class _Job:
+    """One exercise of the submission, ready to grade (its source may say 'missing: ...')."""
+
+    ex: ExerciseDir
+    source: Source | str
+    reference: Source | None
+
+
+def _prepare(library: Library, ex_id: str, sub, hidden: bool) -> _Job | ExerciseResult:
+    """What grading ``ex_id`` needs, or the error result that replaces its grading."""
     try:
         ex = library.get(ex_id)
     except SpecError as exc:
@@ -130,10 +139,42 @@ def _grade_one(library: Library, ex_id: str, sub, unsafe: bool, hidden: bool,
     except (SpecError, OSError) as exc:
         return ExerciseResult(ex.id, ex.spec.title, "error", 0.0, float(ex.spec.points),
                               message=f"grader problem: {exc}")
-    result = grade_exercise(ex, source, reference, hidden, unsafe, seed)
-    if hidden:
-        with_ranges(ex, result)
-    return result
+    return _Job(ex, source, reference)
+
+
+def _in_turn(jobs: list[_Job | ExerciseResult], unsafe: bool, hidden: bool, seed: int | None,
+             progress: Callable[[str], object]) -> list[ExerciseResult]:
+    """Grade the exercises in order; once an exercise's workers are ready, the next
+    exercise's start (``startup``: ahead, off the timing core) while its checks run. The
+    first exercise's start before its grading does (while its checks are loaded)."""
+    ahead: dict[int, Workers] = {}
+    results: list[ExerciseResult] = []
+
+    def start_after(i: int, early: bool = True) -> None:
+        j = next((j for j in range(i + 1, len(jobs)) if isinstance(jobs[j], _Job)
+                  and not isinstance(jobs[j].source, str)), None)
+        if j is not None and j not in ahead and (Workers.can_start_ahead() or not early):
+            job = jobs[j]
+            ahead[j] = Workers(job.ex, job.source, job.reference, unsafe, ahead=early)
+
+    try:
+        if overlapping():
+            start_after(-1, early=False)
+        for i, job in enumerate(jobs):
+            progress(job.ex.id if isinstance(job, _Job) else job.id)
+            if isinstance(job, ExerciseResult):
+                results.append(job)
+                continue
+            result = grade_exercise(job.ex, job.source, job.reference, hidden, unsafe, seed,
+                                    workers=ahead.get(i), on_ready=lambda i=i: start_after(i))
+            if hidden:
+                with_ranges(job.ex, result)
+            results.append(result)
+            ahead.pop(i, None)   # grade_exercise closed them
+    finally:
+        for workers in ahead.values():   # started for an exercise never reached (or failed)
+            workers.close()
+    return results
 
 
 def with_ranges(ex: ExerciseDir, result: ExerciseResult) -> None:

@@ -12,6 +12,7 @@ import math
 import re
 from typing import Any
 
+from proctor.kinds import lookup
 from proctor.report.numbers import _is_number, number, with_unit
 from proctor.units import BYTE_UNITS
 
@@ -27,7 +28,8 @@ def judged_value(kind: str, measured: dict[str, Any],
                  budget: dict[str, Any]) -> tuple[float | None, list[float] | None]:
     """The measured quantity the budget judges, and its interval if measured, in the
     budget's unit: ``value`` (any grader may name it so), else a latency/memory
-    ``ratio`` for a ratio budget, else peak memory or bytes for a byte budget."""
+    ``ratio`` for a ratio budget, else what the check's kind measured in bytes (peak
+    memory, an artifact's bytes) for a byte budget."""
     unit = str(budget.get("unit", "")).strip().lower()
     interval = measured.get("interval")
     interval = ([float(x) for x in interval] if isinstance(interval, (list, tuple))
@@ -37,11 +39,9 @@ def judged_value(kind: str, measured: dict[str, Any],
     if _is_ratio(unit) and _is_number(measured.get("ratio")):
         return float(measured["ratio"]), interval
     if unit in BYTE_UNITS:
-        scale = BYTE_UNITS[unit]
-        if kind == "memory" and _is_number(measured.get("candidate_mib")):
-            return measured["candidate_mib"] * (1 << 20) / scale, None
-        if _is_number(measured.get("bytes")):
-            return measured["bytes"] / scale, None
+        in_bytes = lookup(kind).bytes_measured(measured)
+        if in_bytes is not None:
+            return in_bytes / BYTE_UNITS[unit], None
     key = _key_for_unit(unit, measured)
     if key is None:
         return None, None

@@ -11,29 +11,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
-#: Known measured keys: (label, unit). A unit of "%" shows a 0..1 share as a percentage.
+from proctor.kinds import measured_labels
+
+#: Measured keys any measurement may write: (label, unit); each check kind adds its own
+#: (proctor.kinds, ``Kind.labels``). A unit of "%" shows a 0..1 share as a percentage.
 LABELS: dict[str, tuple[str, str]] = {
     "ratio": ("ratio to the reference", "×"),
     "interval": ("confidence interval", "×"),
     "confidence": ("confidence", "%"),
-    "drift_allowance": ("drift allowance", "×"),
-    "blocks": ("blocks measured", ""),
-    "calls_per_block": ("calls per block", ""),
     "seconds": ("time spent measuring", "s"),
-    "clock": ("clock", ""),
-    "wall_ratio": ("wall-clock ratio", "×"),
-    "reference_ms_per_call": ("reference, per call", "ms"),
-    "candidate_ms_per_call": ("candidate, per call", "ms"),
-    "staging_share": ("input staging share of the reference's time", "%"),
-    "early": ("decided early", ""),
-    "repinned_threads": ("threads re-pinned", ""),
-    "waited_for_core_s": ("waited for a free core", "s"),
-    "candidate_mib": ("candidate peak memory", "MiB"),
-    "reference_mib": ("reference peak memory", "MiB"),
-    "calls": ("calls", ""),
-    "source": ("accounting", ""),
-    "bytes": ("size", "bytes"),
-    "files": ("files", ""),
 }
 
 _SUFFIX_UNITS = (("_ms", "ms"), ("_s", "s"), ("_mib", "MiB"), ("_bytes", "bytes"),
@@ -104,6 +90,9 @@ def readable(key: str) -> str:
 def label_and_unit(key: str) -> tuple[str, str]:
     if key in LABELS:
         return LABELS[key]
+    by_kind = measured_labels()
+    if key in by_kind:
+        return by_kind[key]
     low = key.lower()
     for suffix, unit in _SUFFIX_UNITS:
         if low.endswith(suffix):

@@ -16,6 +16,14 @@ from typing import ClassVar
 
 from proctor.sandbox import cgroupfs as fs
 
+Cpus = int | tuple[int, ...] | None   # one core, several, or no cpuset
+
+
+def cpu_list(cpu: int | tuple[int, ...]) -> str:
+    """A cpuset's text: "1", or "0,2"."""
+    return str(cpu) if isinstance(cpu, int) else ",".join(str(c) for c in sorted(set(cpu)))
+
+
 # cgroups whose rmdir was still EBUSY (a task still exiting): retried later, never leaked
 _deferred: list[Cgroup] = []
 _deferred_lock = threading.Lock()
@@ -66,8 +74,13 @@ class Cgroup:
         return fs.read(p) if p else None
 
     # --- limits and accounting (per version) ----------------------------------------
-    def apply_limits(self, cpu: int | None) -> None:
-        """Write ``memory_bytes``/``pids_max`` and confine to core ``cpu`` if given."""
+    def apply_limits(self, cpu: Cpus) -> None:
+        """Write ``memory_bytes``/``pids_max`` and confine to core(s) ``cpu`` if given."""
+        raise NotImplementedError
+
+    def set_cpus(self, cpu: Cpus) -> bool:
+        """Confine the tree to other core(s) from now on (the kernel moves every task);
+        False when this cgroup has no cpuset."""
         raise NotImplementedError
 
     def memory_peak(self) -> int | None:
@@ -159,9 +172,9 @@ class Manager:
             fs.sweep_stale(b)
 
     def create(self, memory_bytes: int | None, pids_max: int | None,
-               cpu: int | None = None) -> Cgroup:
-        """A fresh cgroup with the limits; ``cpu`` confines it to that core (cpuset),
-        so the worker cannot widen its own affinity to use more cores."""
+               cpu: Cpus = None) -> Cgroup:
+        """A fresh cgroup with the limits; ``cpu`` confines it to that core (or those
+        cores: a cpuset), so the worker cannot widen its own affinity to use more."""
         if _deferred:
             retry_deferred()
         name = f"{fs.PREFIX}{os.getpid()}.{next(fs.counter)}"

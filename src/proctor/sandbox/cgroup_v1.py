@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from proctor.sandbox import cgroupfs as fs
-from proctor.sandbox.cgroup_base import Cgroup, Manager
+from proctor.sandbox.cgroup_base import Cgroup, Cpus, Manager, cpu_list
 
 CONTROLLERS = ("memory", "pids", "cpuacct", "cpuset")
 
@@ -17,14 +17,14 @@ class CgroupV1(Cgroup):
         d = self.dirs.get(ctrl)
         return os.path.join(d, name) if d else None
 
-    def apply_limits(self, cpu: int | None) -> None:
+    def apply_limits(self, cpu: Cpus) -> None:
         if cpu is not None and "cpuset" in self.dirs:
             d = self.dirs["cpuset"]
             parent = os.path.dirname(d)
             # a v1 cpuset accepts tasks only once it has memory nodes: inherit them
             fs.write(os.path.join(d, "cpuset.mems"),
                      (fs.read(os.path.join(parent, "cpuset.mems")) or "0").strip() or "0")
-            fs.write(os.path.join(d, "cpuset.cpus"), str(cpu))
+            self.set_cpus(cpu)
         if self.memory_bytes and "memory" in self.dirs:
             d = self.dirs["memory"]
             fs.write(os.path.join(d, "memory.limit_in_bytes"), str(self.memory_bytes))
@@ -33,6 +33,12 @@ class CgroupV1(Cgroup):
                 fs.write(sw, str(self.memory_bytes))  # memory+swap == memory: no swap
         if self.pids_max and "pids" in self.dirs:
             fs.write(os.path.join(self.dirs["pids"], "pids.max"), str(self.pids_max))
+
+    def set_cpus(self, cpu: Cpus) -> bool:
+        if cpu is None or "cpuset" not in self.dirs:
+            return False
+        fs.write(os.path.join(self.dirs["cpuset"], "cpuset.cpus"), cpu_list(cpu))
+        return True
 
     def memory_peak(self) -> int | None:
         return fs.to_int(self._r("memory", "memory.max_usage_in_bytes"))

@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass, field
 
 from proctor.sandbox import cgroupfs as fs
-from proctor.sandbox.cgroup_base import Cgroup, Manager
+from proctor.sandbox.cgroup_base import Cgroup, Cpus, Manager, cpu_list
 
 # Linux 6.12 made memory.peak writable: a write resets it for that open file
 PEAK_RESET_SINCE = (6, 12)
@@ -33,10 +33,9 @@ class CgroupV2(Cgroup):
         d = self.dirs.get("")
         return os.path.join(d, name) if d else None
 
-    def apply_limits(self, cpu: int | None) -> None:
+    def apply_limits(self, cpu: Cpus) -> None:
         d = self.dirs[""]
-        if cpu is not None and os.path.exists(os.path.join(d, "cpuset.cpus")):
-            fs.write(os.path.join(d, "cpuset.cpus"), str(cpu))
+        self.set_cpus(cpu)
         if self.memory_bytes and os.path.exists(os.path.join(d, "memory.max")):
             fs.write(os.path.join(d, "memory.max"), str(self.memory_bytes))
             sw = os.path.join(d, "memory.swap.max")
@@ -44,6 +43,13 @@ class CgroupV2(Cgroup):
                 fs.write(sw, "0")
         if self.pids_max and os.path.exists(os.path.join(d, "pids.max")):
             fs.write(os.path.join(d, "pids.max"), str(self.pids_max))
+
+    def set_cpus(self, cpu: Cpus) -> bool:
+        f = os.path.join(self.dirs[""], "cpuset.cpus")
+        if cpu is None or not os.path.exists(f):
+            return False
+        fs.write(f, cpu_list(cpu))
+        return True
 
     def memory_peak(self) -> int | None:
         with self._peak_lock:

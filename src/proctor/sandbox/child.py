@@ -43,7 +43,7 @@ def rlimits(limits: Limits, *, nproc: bool, nproc_slack: int = 0) -> list[tuple[
 
 
 def make_preexec(*, cg_files: list[bytes], stage: bytes | None,
-                 stage_items: list[tuple[bytes, bytes, bool]], cpu: int | None,
+                 stage_items: list[tuple[bytes, bytes, bool]], cpus: tuple[int, ...] | None,
                  rlimits: list[tuple[int, int, int]], uid: int | None, unsafe: bool,
                  err_w: int):
     """The child-side setup, run between fork and exec (as root when we are root).
@@ -78,8 +78,8 @@ def make_preexec(*, cg_files: list[bytes], stage: bytes | None,
                         os.close(os.open(dst, os.O_WRONLY | os.O_CREAT, 0o644))
                     chk(libc.mount(src, dst, None, _MS_BIND | _MS_REC, None),
                         "bind " + src.decode(errors="replace"))
-            if cpu is not None:
-                os.sched_setaffinity(0, (cpu,))
+            if cpus is not None:
+                os.sched_setaffinity(0, cpus)
             # if the host runs out of memory, the worker goes first, not the grader
             fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
             try:

@@ -43,7 +43,7 @@ def launch(argv: list[str], spec: SandboxSpec, binds: list[tuple[str, str]], *,
         if drop:
             slot = acquire_slot()
         if cg_mgr is not None:
-            cg = cg_mgr.create(lim.memory_bytes, lim.nproc, spec.cpu)
+            cg = cg_mgr.create(lim.memory_bytes, lim.nproc, spec.first_cpus())
         uid = slot.uid if slot else None
         # with a pids cgroup, RLIMIT_NPROC is only a backstop: a little slack lets the
         # cgroup (which records the hit in pids.events) trip first
@@ -76,7 +76,7 @@ def launch(argv: list[str], spec: SandboxSpec, binds: list[tuple[str, str]], *,
 
         preexec = _child.make_preexec(
             cg_files=cg.procs_files() if cg else [], stage=stage, stage_items=stage_items,
-            cpu=spec.cpu, rlimits=rl, uid=uid, unsafe=unsafe, err_w=err_w)
+            cpus=spec.first_cpus(), rlimits=rl, uid=uid, unsafe=unsafe, err_w=err_w)
 
         def fork():
             return subprocess.Popen(

@@ -15,6 +15,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+from proctor.sandbox import affinity
 from proctor.sandbox.cgroup import Cgroup
 from proctor.sandbox.slots import Slot, kill_uid
 
@@ -91,10 +92,26 @@ class SandboxedProcess:
         self._finish()
         return self._returncode  # type: ignore[return-value]
 
-    def kill(self) -> None:
-        """Kill the whole tree (idempotent). Returns once nothing of it is left."""
+    def pin(self) -> None:
+        """Move the whole tree to ``spec.cpu`` (it started on ``spec.start_cpus``): the
+        cgroup's cpuset when it has one, and every live thread's affinity."""
+        cpu = self.spec.cpu
+        if cpu is None or self._finished:
+            return
+        if self._cg is not None:
+            try:
+                self._cg.set_cpus(cpu)
+            except FileNotFoundError:
+                pass   # the tree has ended and its cgroup is gone: nothing to move
+            affinity.confine(self._cg.procs, {cpu})
+        else:
+            affinity.confine(lambda: affinity.tree_tids(self.pid), {cpu})
+
+    def kill(self, wait: bool = True) -> None:
+        """Kill the whole tree (idempotent). Returns once nothing of it is left, unless
+        ``wait`` is false (then ``wait()``, ``kill()`` or the monitor finishes it)."""
         self._kill(None)
-        if threading.current_thread() is not self._monitor:
+        if wait and threading.current_thread() is not self._monitor:
             try:
                 self.wait(timeout=10)
             except subprocess.TimeoutExpired:

@@ -37,3 +37,16 @@ class SandboxSpec:
     limits: Limits = field(default_factory=Limits)
     cpu: int | None = None            # pin to this core if given
     cwd: str = "/scratch"             # the writable, size-limited tmpfs scratch
+    # with ``cpu``: the cores it starts on (say, to load a notebook off the timing core)
+    # until ``SandboxedProcess.pin()`` moves the whole tree to ``cpu``; () = ``cpu`` at once
+    start_cpus: tuple[int, ...] = ()
+
+    def __post_init__(self):
+        if self.start_cpus and self.cpu is None:
+            raise ValueError("SandboxSpec.start_cpus needs cpu (the core pin() moves it to)")
+
+    def first_cpus(self) -> tuple[int, ...] | None:
+        """The cores the sandbox starts confined to; None: not pinned at all."""
+        if self.cpu is None:
+            return None
+        return tuple(sorted(set(self.start_cpus))) or (self.cpu,)

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import proctor
 from proctor import clock
+from proctor.kinds import get_kind
 from proctor.library.bundle import read_manifest
 from proctor.library.spec import ExerciseDir, Library
 from proctor.submission import intake
@@ -170,11 +171,12 @@ def _write(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
 
 
 def _byte_limit(ex: ExerciseDir) -> int | None:
-    """The smallest 'max' of a size budget expressed in bytes, if the spec has one."""
+    """The smallest 'max' in bytes of a budget whose kind limits the submitted files (size),
+    if the spec has one."""
     limits = []
     for b in ex.spec.budgets.values():
         unit = b.unit.strip().lower()
-        if b.kind == "size" and b.max is not None and unit in BYTE_UNITS:
+        if get_kind(b.kind).limits_files and b.max is not None and unit in BYTE_UNITS:
             limits.append(int(b.max * BYTE_UNITS[unit]))
     return min(limits) if limits else None
 

@@ -12,7 +12,6 @@ import os
 import select
 import signal
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,12 +19,12 @@ from typing import Any
 from proctor import sandbox
 from proctor.paths import import_root
 from proctor.worker import codec, memwindow
+from proctor.worker.output import CappedOutput
 
 # The worker's entry point: the engine's root first on sys.path, then the server as
 # ``__main__`` (as ``python -m proctor.worker.server`` would), with argv = [file, fds...].
 _BOOT = ("import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); "
          "runpy.run_module('proctor.worker.server', run_name='__main__', alter_sys=True)")
-OUTPUT_CAP = 64 << 10
 # Replies are results, not data sets: a cap well under MAX_FRAME bounds the grader's memory.
 MAX_REPLY = 256 << 20
 
@@ -61,38 +60,6 @@ class CandidateError(Exception):
         return f"{prefix}{self.type_name}: {self.text}"
 
 
-class _Capped:
-    """Drains a pipe in a thread, keeping the head and tail, so a flood never blocks."""
-
-    def __init__(self, fd: int) -> None:
-        self.head = bytearray()
-        self.tail = bytearray()
-        self.total = 0
-        self._thread = threading.Thread(target=self._drain, args=(fd,), daemon=True)
-        self._thread.start()
-
-    def _drain(self, fd: int) -> None:
-        with os.fdopen(fd, "rb", buffering=0) as f:
-            while chunk := f.read(65536):
-                self.total += len(chunk)
-                if len(self.head) < OUTPUT_CAP:
-                    self.head += chunk[: OUTPUT_CAP - len(self.head)]
-                self.tail = (self.tail + chunk)[-OUTPUT_CAP:]
-
-    def text(self, settle_s: float = 0.0) -> str:
-        """The output so far; ``settle_s`` waits for the drain to reach the end of the
-        pipe (after the worker died), so the last lines printed are not lost to a race."""
-        if settle_s:
-            self._thread.join(settle_s)
-        if self.total <= OUTPUT_CAP:
-            return bytes(self.head).decode("utf-8", "replace")
-        return (
-            bytes(self.head[: OUTPUT_CAP // 2]).decode("utf-8", "replace")
-            + f"\n... [{self.total - OUTPUT_CAP} bytes omitted] ...\n"
-            + bytes(self.tail[-OUTPUT_CAP // 2 :]).decode("utf-8", "replace")
-        )
-
-
 @dataclass
 class WorkerConfig:
     """Everything that makes two workers identically configured."""
@@ -121,12 +88,13 @@ class WorkerClient:
         self.proc: sandbox.SandboxedProcess | None = None
         self._buf = bytearray()
         self.dead_reason: WorkerError | None = None
-        self.output: _Capped | None = None
+        self.output: CappedOutput | None = None
         self._pipe_inode: int | None = None
         self._window: memwindow.Window | None | bool = False   # False: not looked for yet
 
     # -- life cycle -------------------------------------------------------
-    def start(self) -> None:
+    def start(self, start_cpus: tuple[int, ...] = ()) -> None:
+        """Start the worker, on ``start_cpus`` until ``pin()`` (() = pinned at once)."""
         to_w_r, to_w_w = os.pipe()
         from_w_r, from_w_w = os.pipe()
         for fd in (to_w_w, from_w_w):
@@ -143,6 +111,7 @@ class WorkerClient:
         spec = sandbox.SandboxSpec(
             ro_binds=list(self.config.ro_binds), env=dict(self.config.env),
             limits=self.config.limits, cpu=self.config.cpu,
+            start_cpus=tuple(start_cpus) if self.config.cpu is not None else (),
         )
         try:
             self.proc = sandbox.get_backend(self.config.backend).spawn(
@@ -153,7 +122,7 @@ class WorkerClient:
         self._w = to_w_w
         self._r = from_w_r
         os.set_blocking(self._r, False)
-        self.output = _Capped(out_r)
+        self.output = CappedOutput(out_r)
 
     def window(self) -> memwindow.Window | None:
         """Access to the worker server's memory for staging timed calls, or None (then the
@@ -163,6 +132,16 @@ class WorkerClient:
             if self.proc is not None and self._pipe_inode is not None and self.dead_reason is None:
                 self._window = memwindow.Window.open(self.proc.pid, self._pipe_inode)
         return self._window or None
+
+    def pin(self) -> None:
+        """Move the worker's whole tree to its timing core (``config.cpu``)."""
+        if self.proc is not None and self.dead_reason is None:
+            self.proc.pin()
+
+    def stop(self) -> None:
+        """Kill the tree without waiting (``close()`` waits): workers die side by side."""
+        if self.proc is not None:
+            self.proc.kill(wait=False)
 
     def close(self) -> None:
         if isinstance(self._window, memwindow.Window):

@@ -23,6 +23,18 @@ def timing_cpu() -> int:
     return max(os.sched_getaffinity(0))
 
 
+def start_cpus(count: int, ahead: bool) -> list[tuple[int, ...]] | None:
+    """The core each of ``count`` workers loads its notebook on, before ``pin()`` moves it
+    to the timing core: one each, so that a worker sees one core while loading as it does
+    when timed. ``ahead`` (another exercise's checks may be measuring meanwhile): only
+    cores other than the timing core, None if there is none; else the timing core too."""
+    timing = timing_cpu()
+    pool = sorted(os.sched_getaffinity(0) - {timing}) + ([] if ahead else [timing])
+    if not pool:
+        return None
+    return [(pool[i % len(pool)],) for i in range(count)]
+
+
 def config_for(spec: Exercise, artifact_dir: Path | None, unsafe: bool,
                pinned: bool = True) -> tuple[WorkerConfig, str | None]:
     """A worker config and the path at which the worker sees ``artifact_dir``."""
