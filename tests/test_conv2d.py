@@ -5,8 +5,8 @@ ledger, and the calibration set.
   grad_x, grad_w, grad_b) on random layers of every geometry, keeps float32 as float32, and
   gives the prompt's worked examples;
 * the graders' truth is what it says: its scale S is the sum of the absolute values of the
-  terms (checked by brute force), and its tolerated defect variants are the layers the
-  flipped-kernel and one-sided-padding mistakes compute;
+  terms (checked by brute force), and its tolerated "flip" variant is the layer the
+  flipped-kernel mistake computes;
 * reference_solutions/conv2d/contract.toml names real checks and rejected solutions, every
   check owns a clause, and every rejected solution breaks exactly its clause's check
   (correctness checks run in-process here; ``proctor calibrate --strict conv2d`` is the
