@@ -11,7 +11,14 @@ exactly one check:
   (stale gradients cannot show yet), and the gradient bookkeeping of two steps is checked
   against the candidate's own loss (SGD-with-momentum arithmetic, whatever the loss);
 * the schedule is read through ``learning_rate()``, which neither the loss nor the
-  gradients change;
+  gradients change, and the rate each epoch's steps use is measured on a training set of
+  64 copies of one mirror-symmetric crop, on which shuffling and augmenting change nothing
+  (one epoch = one known train_step), against the candidate's own step on a fresh Trainer;
+* train_epoch's batching is read from BatchNorm's ``num_batches_tracked`` and from epochs
+  on one-label data (so pairing images with labels, the end-to-end check's, cannot show);
+* augment's randomness is judged by bounds that a correct augment breaks with probability
+  below 1e-6, and whose direction, flip rate and mixup weights are read back from
+  one-pixel images; its target consistency on images that every flip leaves unchanged;
 * the end-to-end accuracy is measured by the reference (its normalisation, inference
   mode), with a bar every single-bug pipeline clears (worst ~0.70, reference ~0.86) and
   a pipeline that trains on mismatched labels does not (~0.35; see the calibration notes
@@ -36,6 +43,8 @@ STEP_FLOOR = 1e-6  # ... plus STEP_FLOOR times its largest value (float32 roundi
 LR_REL = 1e-6
 MIX_ATOL = 1e-5
 BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
+BATCH_SIZE = 64  # train_epoch's mini-batches, as the prompt states
+MIXUP_P, MIXUP_ALPHA = 0.5, 0.2  # augment's, as the prompt states
 HIDDEN_IMAGES = 240  # ~820 crops (+-30) for the per-function checks
 E2E_IMAGES = {"train": 600, "val": 100, "test": 300}
 
@@ -103,6 +112,19 @@ def _hidden_batch(ctx, x: np.ndarray, y: np.ndarray, soft: bool) -> tuple[np.nda
     return xb.astype(np.float32), tb.astype(np.float32)
 
 
+def _symmetric_copies(ctx, x: np.ndarray, y: np.ndarray, n: int, which: int = 0
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` copies of one hidden crop made mirror-symmetric both ways (exactly, in float32)
+    and its label: shuffling them, flipping them and blending them with each other change
+    nothing (up to float rounding), so train_epoch on them is train_step on them."""
+    i = int(ctx.rng("symmetric").permutation(len(x))[which])
+    c = x[i]
+    c = (c + c[:, :, ::-1]) / 2
+    c = (c + c[:, ::-1, :]) / 2
+    return (np.repeat(c[None], n, axis=0).astype(np.float32),
+            np.full(n, y[i], dtype=np.int64))
+
+
 # ------------------------------------------------------------------ comparisons
 
 
@@ -136,6 +158,17 @@ def _assert_close(got, want: np.ndarray, what: str, rel: float = REL) -> None:
         raise AssertionError(f"{what}: {int(bad.sum())} of {bad.size} values differ by more than "
                              f"{rel:g} (relative); first at {i}: got {got[i]:.6g}, expected "
                              f"{want[i]:.6g}; max difference {err.max():.3g}")
+
+
+def _change_ratio(got: dict, want: dict, before: dict) -> float:
+    """The largest difference between the changes ``got - before`` and ``want - before`` of a
+    tensor, in units of _assert_same_change's tolerance (<= 1: the same change)."""
+    worst = 0.0
+    for k in want:
+        d_got, d_want = got[k] - before[k], want[k] - before[k]
+        tol = STEP_REL * np.abs(d_want).max() + STEP_FLOOR * max(1.0, np.abs(want[k]).max())
+        worst = max(worst, float(np.abs(d_got - d_want).max() / tol))
+    return worst
 
 
 def _assert_same_change(got: dict, want: dict, before: dict, what: str) -> None:
@@ -195,16 +228,27 @@ def evaluate_inference_mode(ctx):
 # ------------------------------------------------------------------ train_step
 
 
+def _conv_scaled(state: dict, factor: float) -> dict:
+    """``state`` with every convolution's weights (4-D; each feeds a BatchNorm, so the
+    model's outputs and the loss do not change) times ``factor``: their gradient shrinks by
+    ``factor`` and their weight decay grows by it, so the decay dominates their update."""
+    return {k: v * factor if v.ndim == 4 else v for k, v in state.items()}
+
+
 @check(points=3)
 def train_step_update(ctx):
-    """One train_step from reference weights on a hidden batch (one-hot targets, then blended
-    targets), each on a fresh Trainer: the returned loss and every changed weight and
-    BatchNorm statistic equal the reference's."""
+    """One train_step from reference weights on a hidden batch (one-hot targets from weights
+    whose convolutions are scaled x30 so that the weight decay dominates their update, then
+    one-hot and blended targets from the reference weights), each on a fresh Trainer: the
+    returned loss and every changed weight and BatchNorm statistic equal the reference's."""
     x, y = _hidden_set(ctx)
-    state = _reference_state(ctx, x, y)
-    for soft in (False, True):
+    base = _reference_state(ctx, x, y)
+    for soft, scaled in ((False, True), (False, False), (True, False)):
+        state = _conv_scaled(base, 30.0) if scaled else base
         xb, tb = _hidden_batch(ctx, x, y, soft)
-        what = "train_step(64 crops, " + ("blended targets)" if soft else "one-hot targets)")
+        what = "train_step(64 crops, " + ("blended targets" if soft else "one-hot targets") + (
+            ", convolution weights x30: the weight decay dominates their update)" if scaled
+            else ")")
         ref = ctx.reference.Trainer()
         _load_state(ref, state)
         want_loss = float(ref.train_step(xb, tb))
@@ -244,6 +288,65 @@ def consecutive_steps(ctx):
                 for k in state}
     _assert_same_change(s2, expected, s1, "second train_step on the same batch vs momentum x the "
                  "first step + a fresh Trainer's step from the weights in between")
+
+
+# ------------------------------------------------------------------ train_epoch
+
+
+@check(points=1)
+def train_epoch_batches(ctx):
+    """train_epoch's pass on its own, on hidden crops that all get the same label (so
+    whether each image keeps its label, which the end-to-end check judges, cannot show),
+    each time on a fresh Trainer with reference weights:
+
+    * 2 x 64 + 40 crops: exactly 2 training steps (BatchNorm's num_batches_tracked grows by
+      2): floor(N / BATCH_SIZE) mini-batches, the last partial one dropped;
+    * 64 crops (one mini-batch): the epoch's step differs from a train_step on the same
+      crops as they are (each batch is augmented; a correct augment leaves all 64 crops
+      unflipped and unblended with probability 2**-64);
+    * 64 copies of one mirror-symmetric crop, then 64 of another (augmenting a batch of
+      copies of one crop changes nothing): the epochs with two seeds differ (the batches mix
+      the two crops in a seed-dependent way: the set is shuffled with seed; unshuffled, the
+      two batches are the two crops whatever the seed)."""
+    x, y = _hidden_set(ctx)
+    state = _reference_state(ctx, x, y)
+    label = int(y[0])
+
+    def epoch(xs: np.ndarray, seed: int) -> dict:
+        trainer = ctx.candidate.Trainer()
+        _load_state(trainer, state)
+        trainer.train_epoch(xs, np.full(len(xs), label, np.int64), seed)
+        return _as_state(trainer.state_dict(), f"state_dict() after train_epoch on {len(xs)} "
+                         "crops", like=state)
+
+    n = 2 * BATCH_SIZE + 40
+    after = epoch(x[:n], 7)
+    counts = {k: int(after[k].item() - state[k].item()) for k in state
+              if k.endswith("num_batches_tracked")}
+    assert set(counts.values()) == {2}, (
+        f"train_epoch on {n} crops made {sorted(set(counts.values()))} training steps "
+        f"(BatchNorm's num_batches_tracked grew by that), expected {n // BATCH_SIZE}: "
+        f"mini-batches of {BATCH_SIZE}, the last partial one dropped")
+
+    xs = x[n:n + BATCH_SIZE]
+    augmented = epoch(xs, 8)
+    plain = ctx.candidate.Trainer()
+    _load_state(plain, state)
+    plain.train_step(xs, _grader_data(ctx).one_hot(np.full(len(xs), label)).astype(np.float32))
+    plain_state = _as_state(plain.state_dict(), "state_dict() after train_step", like=state)
+    assert _change_ratio(augmented, plain_state, state) > 1, (
+        f"train_epoch on {BATCH_SIZE} crops (one mini-batch) made the same step as train_step "
+        "on those crops as they are: the batch was not augmented (each mini-batch must go "
+        "through augment with one-hot targets before train_step)")
+
+    a, _ = _symmetric_copies(ctx, x, y, BATCH_SIZE, 0)
+    b, _ = _symmetric_copies(ctx, x, y, BATCH_SIZE, 1)
+    two = np.concatenate([a, b])
+    first, second = epoch(two, 11), epoch(two, 12)
+    assert _change_ratio(second, first, state) > 1, (
+        f"train_epoch on {BATCH_SIZE} copies of one crop then {BATCH_SIZE} of another gave "
+        "the same weights with seeds 11 and 12: the batches do not depend on the seed (the "
+        "training set must be shuffled with seed before it is cut into mini-batches)")
 
 
 # ------------------------------------------------------------------ data
@@ -323,11 +426,23 @@ def augment_targets(ctx):
 # ------------------------------------------------------------------ schedule
 
 
+def _params(state: dict) -> list[str]:
+    return [k for k in state if not k.endswith(BUFFERS)]
+
+
 @check(points=3)
 def learning_rate_schedule(ctx):
-    """learning_rate() of Trainer(epochs=4) before training and after each of 3 train_epoch
-    calls of 5 mini-batches equals the reference's (the cosine schedule over epochs), within
-    1e-6 relative."""
+    """The cosine schedule over epochs, as reported and as applied.
+
+    Reported: learning_rate() of Trainer(epochs=4) before training and after each of 3
+    train_epoch calls of 5 mini-batches equals the reference's, within 1e-6 relative.
+    Applied: from reference weights, 4 train_epoch calls on 64 copies of one mirror-symmetric
+    crop (each epoch is one train_step on that batch, whatever the shuffle and the
+    augmentation): with SGD momentum, epoch e's change must be
+    ``lr_e / lr_(e-1) * MOMENTUM * (epoch e-1's change) + lr_e / LR * (the change of one
+    train_step of a fresh Trainer from the same weights)``, where lr_e is the rate the
+    reference reports after e epochs (the rate stays constant within an epoch and advances
+    after it). Computed from the candidate's own steps, so any loss or optimiser bug passes."""
     x, y = _hidden_set(ctx)
     rates = {}
     for name, side in (("reference", ctx.reference), ("candidate", ctx.candidate)):
@@ -343,6 +458,37 @@ def learning_rate_schedule(ctx):
     assert not bad.any(), (
         f"learning_rate() before training and after each of 3 epochs of 5 mini-batches: "
         f"{np.round(got, 6).tolist()}, expected {np.round(want, 6).tolist()}")
+
+    ratio = want / want[0]  # lr_e / LR for the steps of epoch e = 0..3 of Trainer(epochs=4)
+    state = _reference_state(ctx, x, y)
+    xb, yb = _symmetric_copies(ctx, x, y, BATCH_SIZE)
+    tb = _grader_data(ctx).one_hot(yb).astype(np.float32)
+    cand = ctx.candidate.Trainer(epochs=4, seed=0)
+    _load_state(cand, state)
+    before, previous = state, None
+    for epoch in range(4):
+        cand.train_epoch(xb, yb, 100 + epoch)
+        after = _as_state(cand.state_dict(), f"state_dict() after epoch {epoch}", like=state)
+        fresh = ctx.candidate.Trainer(epochs=4, seed=0)
+        _load_state(fresh, before)
+        fresh.train_step(xb, tb)
+        single = _as_state(fresh.state_dict(), "fresh Trainer's state_dict()", like=state)
+        direction = {k: single[k] - before[k] + (
+            0 if previous is None else MOMENTUM / ratio[epoch - 1] * (before[k] - previous[k]))
+            for k in _params(state)}
+        expected = {k: single[k] if k.endswith(BUFFERS) else
+                    before[k] + ratio[epoch] * direction[k] for k in state}
+        if _change_ratio(after, expected, before) > 1:
+            dot = sum(float(((after[k] - before[k]) * direction[k]).sum()) for k in direction)
+            norm = sum(float((direction[k] ** 2).sum()) for k in direction)
+            raise AssertionError(
+                f"the train_step of epoch {epoch} (of 4; train_epoch on {BATCH_SIZE} copies of "
+                f"one crop: one mini-batch) used a learning rate of about "
+                f"{dot / norm * want[0]:.4g}, but the schedule's rate for epoch {epoch} is "
+                f"{want[epoch]:.4g} (what learning_rate() reports after {epoch} epochs): the "
+                "rate must stay constant within an epoch and advance after the pass, and "
+                "learning_rate() must be the rate the optimiser applies")
+        before, previous = after, before
 
 
 # ------------------------------------------------------------------ end to end
