@@ -11,14 +11,16 @@ exactly one check:
   (stale gradients cannot show yet), and the gradient bookkeeping of two steps is checked
   against the candidate's own loss (SGD-with-momentum arithmetic, whatever the loss);
 * the schedule is read through ``learning_rate()``, which neither the loss nor the
-  gradients change, and the rate each epoch's steps use is measured on a training set of
-  64 copies of one mirror-symmetric crop, on which shuffling and augmenting change nothing
-  (one epoch = one known train_step), against the candidate's own step on a fresh Trainer;
+  gradients change, and the rate each epoch's step applies is read from one-batch epochs
+  on weights whose loss gradient is exactly 0 (a saturated classifier: the step is weight
+  decay and momentum alone, so stale gradients cannot show), against the candidate's own
+  step on a fresh Trainer;
 * train_epoch's batching is read from BatchNorm's ``num_batches_tracked`` and from epochs
   on one-label data (so pairing images with labels, the end-to-end check's, cannot show);
-* augment's randomness is judged by bounds that a correct augment breaks with probability
-  below 1e-6, and whose direction, flip rate and mixup weights are read back from
-  one-pixel images; its target consistency on images that every flip leaves unchanged;
+* augment's flips (direction, rate) and mixup weights are read back from one-pixel images
+  and judged with bounds that a correct augment breaks with probability below 1e-6; its
+  target consistency is judged on images that every flip leaves unchanged;
+* fit's history is compared with the candidate's own evaluate of the weights it returns;
 * the end-to-end accuracy is measured by the reference (its normalisation, inference
   mode), with a bar every single-bug pipeline clears (worst ~0.70, reference ~0.86) and
   a pipeline that trains on mismatched labels does not (~0.35; see the calibration notes
@@ -28,6 +30,7 @@ Data are crops of hidden detection images, made by exercises/train_debug/data.py
 on the grader's side needs torch.
 """
 
+import math
 import sys
 import types
 
@@ -41,6 +44,7 @@ REL = 1e-4  # values vs the reference: |got - want| <= REL * (1 + |want|)
 STEP_REL = 1e-3  # weight changes: within STEP_REL of the largest change of the tensor ...
 STEP_FLOOR = 1e-6  # ... plus STEP_FLOOR times its largest value (float32 rounding)
 LR_REL = 1e-6
+LR_APPLIED_REL = 1e-2  # the learning rate a step applied, estimated from its change
 MIX_ATOL = 1e-5
 BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 BATCH_SIZE = 64  # train_epoch's mini-batches, as the prompt states
@@ -146,6 +150,14 @@ def _as_state(value, what: str, like: dict | None = None) -> dict:
             assert out[k].shape == v.shape, (
                 f"{what}[{k!r}] has shape {out[k].shape}, expected {v.shape}")
     return out
+
+
+def _finite_float_value(value, what: str) -> float:
+    ok = isinstance(value, (int, float)) or (
+        isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iuf")
+    assert ok, f"{what} must be a float, got {type(value).__name__}"
+    assert np.isfinite(float(value)), f"{what} is not finite: {value}"
+    return float(value)
 
 
 def _assert_close(got, want: np.ndarray, what: str, rel: float = REL) -> None:
@@ -381,22 +393,34 @@ def prepare_data_train_statistics(ctx):
         assert np.array_equal(labels, want), f"{key} must be the labels, unchanged"
 
 
+def _orbit(k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Image k's code of _coded_batch: channel k // 16, and the four pixels that a
+    horizontal, a vertical or both flips make of pixel (r, w) = (k % 8, k // 8 % 2) of the
+    top-left quadrant, as index arrays [len(k), 4]."""
+    r, w = k % 8, k // 8 % 2
+    rows = np.stack([r, r, 15 - r, 15 - r], axis=-1)
+    cols = np.stack([w, 15 - w, w, 15 - w], axis=-1)
+    return np.repeat((k // 16)[..., None], 4, axis=-1), rows, cols
+
+
 def _coded_batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """48 images, image k all zeros but row k % 16 of channel k // 16, which is all ones (a
-    flip leaves it as it is): any blend of them shows its weights; random target rows."""
-    k = np.arange(48)
+    """48 images, image k all zeros but the 4 pixels of its code (_orbit), which are ones: no
+    flip, horizontal or vertical, changes an image, and any blend of them shows its weights;
+    random target rows."""
     x = np.zeros((48, 3, 16, 16), np.float32)
-    x[k, k // 16, k % 16, :] = 1
+    c, r, w = _orbit(np.arange(48))
+    x[np.arange(48)[:, None], c, r, w] = 1
     return x, rng.dirichlet(np.ones(3), 48).astype(np.float32)
 
 
 @check(points=3)
 def augment_targets(ctx):
-    """augment on images whose blend weights can be read back (3 seeds): each output image is
-    a convex combination of (flipped) input images, and its target row is the same
-    combination of the input target rows, within 1e-5."""
+    """augment on images whose blend weights can be read back and that flips leave unchanged
+    (3 seeds): each output image is a convex combination of (flipped) input images, and its
+    target row is the same combination of the input target rows, within 1e-5. (Which flips,
+    how often and how much is blended: augment_distribution.)"""
     rng = ctx.rng()
-    k = np.arange(48)
+    c, r, w = _orbit(np.arange(48))
     for seed in rng.integers(2**31, size=3):
         x, t = _coded_batch(rng)
         out = ctx.candidate.augment(x, t, int(seed))
@@ -404,12 +428,18 @@ def augment_targets(ctx):
             "augment must return (images, targets)")
         xa = as_array(out[0], "augmented images", "f", x.shape).astype(np.float64)
         ta = as_array(out[1], "augmented targets", "f", t.shape).astype(np.float64)
-        weights = xa[:, k // 16, k % 16, :].mean(axis=2)  # [48 outputs, 48 inputs]
+        weights = xa[:, c, r, w].mean(axis=2)  # [48 outputs, 48 inputs]
         rebuilt = np.einsum("ok,kchw->ochw", weights, x.astype(np.float64))
-        assert np.abs(rebuilt - xa).max() <= MIX_ATOL and (weights >= -MIX_ATOL).all() and \
-            np.abs(weights.sum(axis=1) - 1).max() <= MIX_ATOL, (
-            f"augment(seed={seed}): the images are not convex combinations of (flipped) input "
-            "images, as the prompt's augment contract says")
+        err = np.abs(rebuilt - xa).max(axis=(1, 2, 3))
+        if err.max() > MIX_ATOL or (weights < -MIX_ATOL).any() or \
+                np.abs(weights.sum(axis=1) - 1).max() > MIX_ATOL:
+            i = int(np.argmax(err + (weights < -MIX_ATOL).any(axis=1)
+                              + np.abs(weights.sum(axis=1) - 1)))
+            raise AssertionError(
+                f"augment(seed={seed}): output image {i} is not a convex combination of "
+                "(flipped) input images, as the prompt's augment contract says (its weights "
+                f"would be {np.round(weights[i][np.abs(weights[i]) > 1e-6], 4).tolist()}, "
+                f"leaving pixels off by up to {err[i]:.3g})")
         want = weights @ t.astype(np.float64)
         err = np.abs(ta - want).max(axis=1)
         if err.max() > MIX_ATOL:
@@ -423,11 +453,103 @@ def augment_targets(ctx):
                 f"{np.round(want[i], 4).tolist()}")
 
 
+AUG_CALLS, AUG_BATCH = 600, 16  # augment_distribution: calls, images per call
+FALSE_REJECT = 1e-6  # augment_distribution's bound on failing a correct augment
+AUG_BLEND = (0.02, 0.2)  # ... the blend weights it counts: min(lam, 1 - lam) >= these
+
+
+def _beta_tail(t: float, a: float) -> float:
+    """P(min(lam, 1 - lam) >= t) for lam ~ Beta(a, a), t <= 0.5: 1 - 2 F(t), where F(t) is
+    integrated after the substitution u = x**a (smooth: the density's x**(a-1) is gone)."""
+    u = np.linspace(0.0, t**a, 20001)
+    y = (1 - u ** (1 / a)) ** (a - 1)
+    area = float(((y[1:] + y[:-1]) / 2 * np.diff(u)).sum()) / a
+    return 1 - 2 * area / math.exp(2 * math.lgamma(a) - math.lgamma(2 * a))
+
+
+@check(points=1)
+def augment_distribution(ctx):
+    """augment's randomness, from 600 calls (fresh seeds) on 16 one-pixel images whose
+    pixel sits in the top-left quadrant: a horizontal flip moves it right, a vertical one
+    down, so each output's weights on each input and each flip are read back.
+
+    * Flips are horizontal: no output holds a vertically flipped input.
+    * Flip rate: the input with the largest weight in an output is flipped with probability
+      0.5 (flips, then mixup, or mixup then flips).
+    * Mixup: the share of outputs whose smaller blend weight ``min(lam, 1 - lam)`` is at
+      least 0.02, and at least 0.2, match MIXUP_P x P(min(lam, 1 - lam) >= t) for
+      lam ~ Beta(MIXUP_ALPHA, MIXUP_ALPHA) (0.259 and 0.107; up to 2/16 less for an
+      image that draws itself as its partner).
+
+    Each rate is judged on the 600 calls' own rates (independent, whatever the dependence
+    between the images of one call: one lam or one flip per batch is fine) with Hoeffding's
+    bound: a correct augment fails the check with probability below 1e-6 (1e-6 / 3 per
+    rate, a margin of about 0.114). No flips, no mixup, mixup of every image, lam ~
+    U(0, 1) or Beta(2, 2) all land well outside it."""
+    k = np.arange(AUG_BATCH)
+    c, r, w = k % 3, k % 8, k // 8
+    x = np.zeros((AUG_BATCH, 3, 16, 16), np.float32)
+    x[k, c, r, w] = 1
+    t = _grader_data(ctx).one_hot(k % 3).astype(np.float32)
+    rows = np.stack([r, r, 15 - r, 15 - r], axis=-1)  # as is, horizontal, vertical, both
+    cols = np.stack([w, 15 - w, w, 15 - w], axis=-1)
+    rng = ctx.rng()
+    rates = np.zeros((AUG_CALLS, 1 + len(AUG_BLEND)))
+    for call in range(AUG_CALLS):
+        seed = int(rng.integers(2**31))
+        out = ctx.candidate.augment(x, t, seed)
+        assert isinstance(out, (list, tuple)) and len(out) == 2, (
+            "augment must return (images, targets)")
+        xa = as_array(out[0], "augmented images", "f", x.shape).astype(np.float64)
+        weights = xa[:, c[:, None], rows, cols]  # [output, input, flip]
+        vertical = np.abs(weights[..., 2:]).max(axis=(1, 2)) > MIX_ATOL
+        if vertical.any():
+            i = int(np.argmax(vertical))
+            j = int(np.abs(weights[i, :, 2:]).max(axis=1).argmax())
+            raise AssertionError(
+                f"augment(seed={seed}): output image {i} holds input image {j} upside down "
+                "(rows reversed): the prompt's flips are horizontal (columns reversed, "
+                "x[..., ::-1] on NCHW images), never vertical")
+        flat = weights.reshape(AUG_BATCH, -1)
+        top = flat.argmax(axis=1)
+        smaller = 1 - flat.max(axis=1)
+        rates[call] = [np.mean(top % 4 == 1)] + [np.mean(smaller >= b) for b in AUG_BLEND]
+    margin = math.sqrt(math.log(2 * rates.shape[1] / FALSE_REJECT) / (2 * AUG_CALLS))
+    got = rates.mean(axis=0)
+    tails = [MIXUP_P * _beta_tail(b, MIXUP_ALPHA) for b in AUG_BLEND]
+    bounds = [(0.5 - margin, 0.5 + margin)] + [
+        ((1 - 2 / AUG_BATCH) * q - margin, q + margin) for q in tails]
+    names = ["outputs whose main image is flipped horizontally"] + [
+        f"outputs blended with min(lam, 1 - lam) >= {b:g}" for b in AUG_BLEND]
+    wants = ["0.5 (flip probability)"] + [
+        f"{q:.3f} (MIXUP_P x P(min(lam, 1 - lam) >= {b:g}), lam ~ Beta({MIXUP_ALPHA:g}, "
+        f"{MIXUP_ALPHA:g}))" for b, q in zip(AUG_BLEND, tails, strict=True)]
+    for name, value, (lo, hi), want in zip(names, got, bounds, wants, strict=True):
+        assert lo <= value <= hi, (
+            f"augment over {AUG_CALLS} calls of {AUG_BATCH} images: {value:.3f} of the {name}, "
+            f"expected {want}; a correct augment lands in [{max(lo, 0):.3f}, {min(hi, 1):.3f}] "
+            f"with probability above 1 - {FALSE_REJECT:g}")
+
+
 # ------------------------------------------------------------------ schedule
 
 
 def _params(state: dict) -> list[str]:
     return [k for k in state if not k.endswith(BUFFERS)]
+
+
+def _saturated(state: dict) -> dict:
+    """``state`` with the classifier (the one 2-D weight) at 0 and its bias at 1e4 for class
+    0: the logits of any image are (1e4, 0, 0), whose softmax is exactly (1, 0, 0) in
+    float32, so with label 0 the loss and every gradient are exactly 0."""
+    out = dict(state)
+    for k, v in state.items():
+        if v.ndim == 2:
+            out[k] = np.zeros_like(v)
+            bias = np.zeros(v.shape[0])
+            bias[0] = 1e4
+            out[k.removesuffix("weight") + "bias"] = bias
+    return out
 
 
 @check(points=3)
@@ -436,13 +558,18 @@ def learning_rate_schedule(ctx):
 
     Reported: learning_rate() of Trainer(epochs=4) before training and after each of 3
     train_epoch calls of 5 mini-batches equals the reference's, within 1e-6 relative.
-    Applied: from reference weights, 4 train_epoch calls on 64 copies of one mirror-symmetric
-    crop (each epoch is one train_step on that batch, whatever the shuffle and the
-    augmentation): with SGD momentum, epoch e's change must be
-    ``lr_e / lr_(e-1) * MOMENTUM * (epoch e-1's change) + lr_e / LR * (the change of one
-    train_step of a fresh Trainer from the same weights)``, where lr_e is the rate the
-    reference reports after e epochs (the rate stays constant within an epoch and advances
-    after it). Computed from the candidate's own steps, so any loss or optimiser bug passes."""
+    Applied: 4 train_epoch calls of one mini-batch, from reference weights whose classifier
+    is saturated (linear weights 0, bias 1e4 on class 0; all labels 0): the loss and its
+    gradient are exactly 0 whatever the batch, so each step is SGD's weight decay and
+    momentum alone (and stale gradients, consecutive_steps' business, are zeros). Epoch e's
+    change is then ``lr_e * d_e`` with ``d_e = MOMENTUM / lr_(e-1) * (epoch e-1's change) +
+    1 / LR * (the change of one train_step of a fresh Trainer from the same weights)``,
+    where lr_e is the rate the reference reports after e epochs (constant within an epoch,
+    advanced after it); the rate the candidate applied, the least-squares scale of its change
+    along d_e over every parameter but the classifier's, must be within 1% of lr_e
+    (neighbouring rates differ by 15% or more).
+    Computed from the candidate's own steps; when those change nothing (no weight decay:
+    train_step_update's business) there is no rate to read and this part passes."""
     x, y = _hidden_set(ctx)
     rates = {}
     for name, side in (("reference", ctx.reference), ("candidate", ctx.candidate)):
@@ -460,8 +587,12 @@ def learning_rate_schedule(ctx):
         f"{np.round(got, 6).tolist()}, expected {np.round(want, 6).tolist()}")
 
     ratio = want / want[0]  # lr_e / LR for the steps of epoch e = 0..3 of Trainer(epochs=4)
-    state = _reference_state(ctx, x, y)
-    xb, yb = _symmetric_copies(ctx, x, y, BATCH_SIZE)
+    state = _saturated(_reference_state(ctx, x, y))
+    # the classifier's own decay (0 for its weights, 1e4 x 1.5e-5 for its bias) is below or
+    # at float32's resolution there: the rate is read from every other parameter
+    classifier = {k for k, v in state.items() if v.ndim == 2}
+    classifier |= {k.removesuffix("weight") + "bias" for k in classifier}
+    xb, yb = x[:BATCH_SIZE], np.zeros(BATCH_SIZE, np.int64)
     tb = _grader_data(ctx).one_hot(yb).astype(np.float32)
     cand = ctx.candidate.Trainer(epochs=4, seed=0)
     _load_state(cand, state)
@@ -475,26 +606,54 @@ def learning_rate_schedule(ctx):
         single = _as_state(fresh.state_dict(), "fresh Trainer's state_dict()", like=state)
         direction = {k: single[k] - before[k] + (
             0 if previous is None else MOMENTUM / ratio[epoch - 1] * (before[k] - previous[k]))
-            for k in _params(state)}
-        expected = {k: single[k] if k.endswith(BUFFERS) else
-                    before[k] + ratio[epoch] * direction[k] for k in state}
-        if _change_ratio(after, expected, before) > 1:
-            dot = sum(float(((after[k] - before[k]) * direction[k]).sum()) for k in direction)
-            norm = sum(float((direction[k] ** 2).sum()) for k in direction)
-            raise AssertionError(
-                f"the train_step of epoch {epoch} (of 4; train_epoch on {BATCH_SIZE} copies of "
-                f"one crop: one mini-batch) used a learning rate of about "
-                f"{dot / norm * want[0]:.4g}, but the schedule's rate for epoch {epoch} is "
-                f"{want[epoch]:.4g} (what learning_rate() reports after {epoch} epochs): the "
-                "rate must stay constant within an epoch and advance after the pass, and "
-                "learning_rate() must be the rate the optimiser applies")
+            for k in _params(state) if k not in classifier}
+        norm = sum(float((direction[k] ** 2).sum()) for k in direction)
+        if norm == 0:
+            break
+        dot = sum(float(((after[k] - before[k]) * direction[k]).sum()) for k in direction)
+        applied = dot / norm
+        assert abs(applied - ratio[epoch]) <= LR_APPLIED_REL * ratio[epoch], (
+            f"the train_step of epoch {epoch} (of 4; train_epoch on {BATCH_SIZE} crops: one "
+            f"mini-batch) applied a learning rate of {applied * want[0]:.4g}, but the "
+            f"schedule's rate for epoch {epoch} is {want[epoch]:.4g} (what learning_rate() "
+            f"reports after {epoch} epochs): the rate stays constant within an epoch and "
+            "advances after the pass, and learning_rate() is the rate the optimiser applies")
         before, previous = after, before
 
 
 # ------------------------------------------------------------------ end to end
 
 
-@check(points=6, kind="accuracy", budget="fit_accuracy")
+@check(points=1)
+def fit_history(ctx):
+    """fit(epochs=2) on the crops of 240 hidden images (the first 640 train, the rest
+    validate): val_accuracy holds one accuracy per epoch, and the last is the accuracy of the
+    returned state_dict on the validation split, as the candidate's own prepare_data and
+    evaluate give it (so a wrong evaluate or normalisation, other checks' business, still
+    agrees with itself)."""
+    data = _grader_data(ctx)
+    images, labels = data.shape_crops(HIDDEN_IMAGES, _data_seed(ctx, 1))
+    split = (images[:640], labels[:640], images[640:], labels[640:])
+    out = ctx.candidate.fit(*split, epochs=2, seed=3)
+    assert isinstance(out, dict) and {"state_dict", "val_accuracy"} <= set(out), (
+        "fit must return a dict with 'state_dict' and 'val_accuracy'")
+    history = out["val_accuracy"]
+    assert isinstance(history, list) and len(history) == 2, (
+        "fit(..., epochs=2)['val_accuracy'] must be a list of one accuracy per epoch, got "
+        f"{history!r:.80}")
+    last = _finite_float_value(history[-1], "fit(...)['val_accuracy'][-1]")
+    prepared = ctx.candidate.prepare_data(*split)
+    trainer = ctx.candidate.Trainer(epochs=2, seed=3)
+    trainer.load_state_dict(out["state_dict"])
+    result = trainer.evaluate(prepared["val_x"], prepared["val_y"])
+    want = _finite_float_value(result["accuracy"], "evaluate(...)['accuracy']")
+    assert abs(last - want) <= 1e-9, (
+        f"fit(..., epochs=2)['val_accuracy'][-1] is {last:.6g}, but evaluate() of the returned "
+        f"state_dict on the {len(split[3])} validation crops gives {want:.6g}: each epoch's "
+        "entry must be evaluate's accuracy on the validation split")
+
+
+@check(points=3, kind="accuracy", budget="fit_accuracy")
 def fit_accuracy(ctx):
     """fit() with its defaults on the crops of 600 hidden images (validation: 100 more), then
     the returned weights evaluated by the reference pipeline (training-split normalisation,
