@@ -39,7 +39,8 @@ def public_contract(ctx):
     labels); augment's shapes; a Trainer's train_step, train_epoch, evaluate (float32 logits
     [N, 3] and accuracy = the fraction of crops whose largest logit is their label),
     learning_rate, state_dict (arrays in the model's dtypes: float32, int64
-    num_batches_tracked) and its round trip; fit(epochs=1)."""
+    num_batches_tracked) and its round trip; fit(epochs=1): one val_accuracy entry, which is
+    evaluate's accuracy of the returned state_dict on the validation split."""
     data = _data(ctx)
     train, train_y = data.shape_crops(40, TRAIN_SEED)
     val, val_y = data.shape_crops(20, VAL_SEED)
@@ -97,3 +98,12 @@ def public_contract(ctx):
     history = fitted["val_accuracy"]
     assert isinstance(history, list) and len(history) == 1, (
         "fit(..., epochs=1)['val_accuracy'] must be a list of one accuracy per epoch")
+    last = _finite_float(history[-1], "fit(...)['val_accuracy'][-1]")
+    fresh = ctx.candidate.Trainer(epochs=1, seed=0)
+    fresh.load_state_dict(fitted["state_dict"])
+    want = _finite_float(fresh.evaluate(d["val_x"], d["val_y"])["accuracy"],
+                         "evaluate(...)['accuracy']")
+    assert abs(last - want) <= 1e-9, (
+        f"fit(..., epochs=1)['val_accuracy'][-1] is {last:.6g}, but evaluate() of the returned "
+        f"state_dict on the {len(val)} validation crops (prepared by prepare_data) gives "
+        f"{want:.6g}: each epoch's entry is evaluate's accuracy on the validation split")

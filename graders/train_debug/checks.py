@@ -20,7 +20,6 @@ exactly one check:
 * augment's flips (direction, rate) and mixup weights are read back from one-pixel images
   and judged with bounds that a correct augment breaks with probability below 1e-6; its
   target consistency is judged on images that every flip leaves unchanged;
-* fit's history is compared with the candidate's own evaluate of the weights it returns;
 * the end-to-end accuracy is measured by the reference (its normalisation, inference
   mode), with a bar every single-bug pipeline clears (worst ~0.70, reference ~0.86) and
   a pipeline that trains on mismatched labels does not (~0.35; see the calibration notes
@@ -49,6 +48,7 @@ MIX_ATOL = 1e-5
 BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
 BATCH_SIZE = 64  # train_epoch's mini-batches, as the prompt states
 MIXUP_P, MIXUP_ALPHA = 0.5, 0.2  # augment's, as the prompt states
+EPOCH_AUG_TRIES = 16  # train_epoch_batches: one-batch epochs, one of which must be augmented
 HIDDEN_IMAGES = 240  # ~820 crops (+-30) for the per-function checks
 E2E_IMAGES = {"train": 600, "val": 100, "test": 300}
 
@@ -150,14 +150,6 @@ def _as_state(value, what: str, like: dict | None = None) -> dict:
             assert out[k].shape == v.shape, (
                 f"{what}[{k!r}] has shape {out[k].shape}, expected {v.shape}")
     return out
-
-
-def _finite_float_value(value, what: str) -> float:
-    ok = isinstance(value, (int, float)) or (
-        isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iuf")
-    assert ok, f"{what} must be a float, got {type(value).__name__}"
-    assert np.isfinite(float(value)), f"{what} is not finite: {value}"
-    return float(value)
 
 
 def _assert_close(got, want: np.ndarray, what: str, rel: float = REL) -> None:
@@ -313,9 +305,11 @@ def train_epoch_batches(ctx):
 
     * 2 x 64 + 40 crops: exactly 2 training steps (BatchNorm's num_batches_tracked grows by
       2): floor(N / BATCH_SIZE) mini-batches, the last partial one dropped;
-    * 64 crops (one mini-batch): the epoch's step differs from a train_step on the same
-      crops as they are (each batch is augmented; a correct augment leaves all 64 crops
-      unflipped and unblended with probability 2**-64);
+    * 64 crops (one mini-batch): with one of 16 seeds at least, the epoch's step differs
+      from a train_step on the same crops as they are (each batch is augmented; even an
+      augment that flips and blends whole batches at once leaves a batch unchanged, or
+      blended with lam within 1e-4 of 0 or 1, with probability below 0.3 per seed:
+      0.3**16 < 1e-8);
     * 64 copies of one mirror-symmetric crop, then 64 of another (augmenting a batch of
       copies of one crop changes nothing): the epochs with two seeds differ (the batches mix
       the two crops in a seed-dependent way: the set is shuffled with seed; unshuffled, the
@@ -341,15 +335,16 @@ def train_epoch_batches(ctx):
         f"mini-batches of {BATCH_SIZE}, the last partial one dropped")
 
     xs = x[n:n + BATCH_SIZE]
-    augmented = epoch(xs, 8)
     plain = ctx.candidate.Trainer()
     _load_state(plain, state)
     plain.train_step(xs, _grader_data(ctx).one_hot(np.full(len(xs), label)).astype(np.float32))
     plain_state = _as_state(plain.state_dict(), "state_dict() after train_step", like=state)
-    assert _change_ratio(augmented, plain_state, state) > 1, (
-        f"train_epoch on {BATCH_SIZE} crops (one mini-batch) made the same step as train_step "
-        "on those crops as they are: the batch was not augmented (each mini-batch must go "
-        "through augment with one-hot targets before train_step)")
+    seeds = range(20, 20 + EPOCH_AUG_TRIES)
+    assert any(_change_ratio(epoch(xs, seed), plain_state, state) > 1 for seed in seeds), (
+        f"train_epoch on {BATCH_SIZE} crops (one mini-batch), with {EPOCH_AUG_TRIES} seeds, "
+        "always made the same step as train_step on those crops as they are: the batch was "
+        "not augmented (each mini-batch must go through augment with one-hot targets before "
+        "train_step)")
 
     a, _ = _symmetric_copies(ctx, x, y, BATCH_SIZE, 0)
     b, _ = _symmetric_copies(ctx, x, y, BATCH_SIZE, 1)
@@ -393,68 +388,8 @@ def prepare_data_train_statistics(ctx):
         assert np.array_equal(labels, want), f"{key} must be the labels, unchanged"
 
 
-def _orbit(k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Image k's code of _coded_batch: channel k // 16, and the four pixels that a
-    horizontal, a vertical or both flips make of pixel (r, w) = (k % 8, k // 8 % 2) of the
-    top-left quadrant, as index arrays [len(k), 4]."""
-    r, w = k % 8, k // 8 % 2
-    rows = np.stack([r, r, 15 - r, 15 - r], axis=-1)
-    cols = np.stack([w, 15 - w, w, 15 - w], axis=-1)
-    return np.repeat((k // 16)[..., None], 4, axis=-1), rows, cols
-
-
-def _coded_batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """48 images, image k all zeros but the 4 pixels of its code (_orbit), which are ones: no
-    flip, horizontal or vertical, changes an image, and any blend of them shows its weights;
-    random target rows."""
-    x = np.zeros((48, 3, 16, 16), np.float32)
-    c, r, w = _orbit(np.arange(48))
-    x[np.arange(48)[:, None], c, r, w] = 1
-    return x, rng.dirichlet(np.ones(3), 48).astype(np.float32)
-
-
-@check(points=3)
-def augment_targets(ctx):
-    """augment on images whose blend weights can be read back and that flips leave unchanged
-    (3 seeds): each output image is a convex combination of (flipped) input images, and its
-    target row is the same combination of the input target rows, within 1e-5. (Which flips,
-    how often and how much is blended: augment_distribution.)"""
-    rng = ctx.rng()
-    c, r, w = _orbit(np.arange(48))
-    for seed in rng.integers(2**31, size=3):
-        x, t = _coded_batch(rng)
-        out = ctx.candidate.augment(x, t, int(seed))
-        assert isinstance(out, (list, tuple)) and len(out) == 2, (
-            "augment must return (images, targets)")
-        xa = as_array(out[0], "augmented images", "f", x.shape).astype(np.float64)
-        ta = as_array(out[1], "augmented targets", "f", t.shape).astype(np.float64)
-        weights = xa[:, c, r, w].mean(axis=2)  # [48 outputs, 48 inputs]
-        rebuilt = np.einsum("ok,kchw->ochw", weights, x.astype(np.float64))
-        err = np.abs(rebuilt - xa).max(axis=(1, 2, 3))
-        if err.max() > MIX_ATOL or (weights < -MIX_ATOL).any() or \
-                np.abs(weights.sum(axis=1) - 1).max() > MIX_ATOL:
-            i = int(np.argmax(err + (weights < -MIX_ATOL).any(axis=1)
-                              + np.abs(weights.sum(axis=1) - 1)))
-            raise AssertionError(
-                f"augment(seed={seed}): output image {i} is not a convex combination of "
-                "(flipped) input images, as the prompt's augment contract says (its weights "
-                f"would be {np.round(weights[i][np.abs(weights[i]) > 1e-6], 4).tolist()}, "
-                f"leaving pixels off by up to {err[i]:.3g})")
-        want = weights @ t.astype(np.float64)
-        err = np.abs(ta - want).max(axis=1)
-        if err.max() > MIX_ATOL:
-            i = int(err.argmax())
-            mix = {int(j): round(float(weights[i, j]), 4)
-                   for j in np.flatnonzero(weights[i] > 1e-6)}
-            raise AssertionError(
-                f"augment(seed={seed}): {int((err > MIX_ATOL).sum())} of 48 target rows are not the"
-                f" blend of their images' targets; e.g. output {i} is the blend {mix} of input "
-                f"images, its target is {np.round(ta[i], 4).tolist()}, expected "
-                f"{np.round(want[i], 4).tolist()}")
-
-
-AUG_CALLS, AUG_BATCH = 600, 16  # augment_distribution: calls, images per call
-FALSE_REJECT = 1e-6  # augment_distribution's bound on failing a correct augment
+AUG_CALLS, AUG_BATCH = 600, 16  # augment's randomness: calls, images per call
+FALSE_REJECT = 1e-6  # ... its bound on failing a correct augment
 AUG_BLEND = (0.02, 0.2)  # ... the blend weights it counts: min(lam, 1 - lam) >= these
 
 
@@ -467,11 +402,11 @@ def _beta_tail(t: float, a: float) -> float:
     return 1 - 2 * area / math.exp(2 * math.lgamma(a) - math.lgamma(2 * a))
 
 
-@check(points=1)
-def augment_distribution(ctx):
-    """augment's randomness, from 600 calls (fresh seeds) on 16 one-pixel images whose
-    pixel sits in the top-left quadrant: a horizontal flip moves it right, a vertical one
-    down, so each output's weights on each input and each flip are read back.
+def _augment_distribution(ctx) -> None:
+    """augment's randomness (augment_targets' second part), from 600 calls (fresh seeds) on
+    16 one-pixel images whose pixel sits in the top-left quadrant: a horizontal flip moves it
+    right, a vertical one down, so each output's weights on each input and each flip are
+    read back.
 
     * Flips are horizontal: no output holds a vertically flipped input.
     * Flip rate: the input with the largest weight in an output is flipped with probability
@@ -493,7 +428,7 @@ def augment_distribution(ctx):
     t = _grader_data(ctx).one_hot(k % 3).astype(np.float32)
     rows = np.stack([r, r, 15 - r, 15 - r], axis=-1)  # as is, horizontal, vertical, both
     cols = np.stack([w, 15 - w, w, 15 - w], axis=-1)
-    rng = ctx.rng()
+    rng = ctx.rng("distribution")
     rates = np.zeros((AUG_CALLS, 1 + len(AUG_BLEND)))
     for call in range(AUG_CALLS):
         seed = int(rng.integers(2**31))
@@ -529,6 +464,69 @@ def augment_distribution(ctx):
             f"augment over {AUG_CALLS} calls of {AUG_BATCH} images: {value:.3f} of the {name}, "
             f"expected {want}; a correct augment lands in [{max(lo, 0):.3f}, {min(hi, 1):.3f}] "
             f"with probability above 1 - {FALSE_REJECT:g}")
+
+
+def _orbit(k: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Image k's code of _coded_batch: channel k // 16, and the four pixels that a
+    horizontal, a vertical or both flips make of pixel (r, w) = (k % 8, k // 8 % 2) of the
+    top-left quadrant, as index arrays [len(k), 4]."""
+    r, w = k % 8, k // 8 % 2
+    rows = np.stack([r, r, 15 - r, 15 - r], axis=-1)
+    cols = np.stack([w, 15 - w, w, 15 - w], axis=-1)
+    return np.repeat((k // 16)[..., None], 4, axis=-1), rows, cols
+
+
+def _coded_batch(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """48 images, image k all zeros but the 4 pixels of its code (_orbit), which are ones: no
+    flip, horizontal or vertical, changes an image, and any blend of them shows its weights;
+    random target rows."""
+    x = np.zeros((48, 3, 16, 16), np.float32)
+    c, r, w = _orbit(np.arange(48))
+    x[np.arange(48)[:, None], c, r, w] = 1
+    return x, rng.dirichlet(np.ones(3), 48).astype(np.float32)
+
+
+@check(points=3)
+def augment_targets(ctx):
+    """augment's contract. On images whose blend weights can be read back and that flips
+    leave unchanged (3 seeds): each output image is a convex combination of (flipped) input
+    images, and its target row is the same combination of the input target rows, within
+    1e-5. Then its randomness (_augment_distribution): horizontal flips only, at rate 0.5,
+    and mixup at rate MIXUP_P with lam ~ Beta(MIXUP_ALPHA, MIXUP_ALPHA), judged with
+    bounds that a correct augment misses with probability below 1e-6."""
+    rng = ctx.rng()
+    c, r, w = _orbit(np.arange(48))
+    for seed in rng.integers(2**31, size=3):
+        x, t = _coded_batch(rng)
+        out = ctx.candidate.augment(x, t, int(seed))
+        assert isinstance(out, (list, tuple)) and len(out) == 2, (
+            "augment must return (images, targets)")
+        xa = as_array(out[0], "augmented images", "f", x.shape).astype(np.float64)
+        ta = as_array(out[1], "augmented targets", "f", t.shape).astype(np.float64)
+        weights = xa[:, c, r, w].mean(axis=2)  # [48 outputs, 48 inputs]
+        rebuilt = np.einsum("ok,kchw->ochw", weights, x.astype(np.float64))
+        err = np.abs(rebuilt - xa).max(axis=(1, 2, 3))
+        if err.max() > MIX_ATOL or (weights < -MIX_ATOL).any() or \
+                np.abs(weights.sum(axis=1) - 1).max() > MIX_ATOL:
+            i = int(np.argmax(err + (weights < -MIX_ATOL).any(axis=1)
+                              + np.abs(weights.sum(axis=1) - 1)))
+            raise AssertionError(
+                f"augment(seed={seed}): output image {i} is not a convex combination of "
+                "(flipped) input images, as the prompt's augment contract says (its weights "
+                f"would be {np.round(weights[i][np.abs(weights[i]) > 1e-6], 4).tolist()}, "
+                f"leaving pixels off by up to {err[i]:.3g})")
+        want = weights @ t.astype(np.float64)
+        err = np.abs(ta - want).max(axis=1)
+        if err.max() > MIX_ATOL:
+            i = int(err.argmax())
+            mix = {int(j): round(float(weights[i, j]), 4)
+                   for j in np.flatnonzero(weights[i] > 1e-6)}
+            raise AssertionError(
+                f"augment(seed={seed}): {int((err > MIX_ATOL).sum())} of 48 target rows are not the"
+                f" blend of their images' targets; e.g. output {i} is the blend {mix} of input "
+                f"images, its target is {np.round(ta[i], 4).tolist()}, expected "
+                f"{np.round(want[i], 4).tolist()}")
+    _augment_distribution(ctx)
 
 
 # ------------------------------------------------------------------ schedule
@@ -624,36 +622,7 @@ def learning_rate_schedule(ctx):
 # ------------------------------------------------------------------ end to end
 
 
-@check(points=1)
-def fit_history(ctx):
-    """fit(epochs=2) on the crops of 240 hidden images (the first 640 train, the rest
-    validate): val_accuracy holds one accuracy per epoch, and the last is the accuracy of the
-    returned state_dict on the validation split, as the candidate's own prepare_data and
-    evaluate give it (so a wrong evaluate or normalisation, other checks' business, still
-    agrees with itself)."""
-    data = _grader_data(ctx)
-    images, labels = data.shape_crops(HIDDEN_IMAGES, _data_seed(ctx, 1))
-    split = (images[:640], labels[:640], images[640:], labels[640:])
-    out = ctx.candidate.fit(*split, epochs=2, seed=3)
-    assert isinstance(out, dict) and {"state_dict", "val_accuracy"} <= set(out), (
-        "fit must return a dict with 'state_dict' and 'val_accuracy'")
-    history = out["val_accuracy"]
-    assert isinstance(history, list) and len(history) == 2, (
-        "fit(..., epochs=2)['val_accuracy'] must be a list of one accuracy per epoch, got "
-        f"{history!r:.80}")
-    last = _finite_float_value(history[-1], "fit(...)['val_accuracy'][-1]")
-    prepared = ctx.candidate.prepare_data(*split)
-    trainer = ctx.candidate.Trainer(epochs=2, seed=3)
-    trainer.load_state_dict(out["state_dict"])
-    result = trainer.evaluate(prepared["val_x"], prepared["val_y"])
-    want = _finite_float_value(result["accuracy"], "evaluate(...)['accuracy']")
-    assert abs(last - want) <= 1e-9, (
-        f"fit(..., epochs=2)['val_accuracy'][-1] is {last:.6g}, but evaluate() of the returned "
-        f"state_dict on the {len(split[3])} validation crops gives {want:.6g}: each epoch's "
-        "entry must be evaluate's accuracy on the validation split")
-
-
-@check(points=3, kind="accuracy", budget="fit_accuracy")
+@check(points=5, kind="accuracy", budget="fit_accuracy")
 def fit_accuracy(ctx):
     """fit() with its defaults on the crops of 600 hidden images (validation: 100 more), then
     the returned weights evaluated by the reference pipeline (training-split normalisation,
