@@ -1,5 +1,6 @@
-"""Public checks for train_debug: the interface on a few public crops (names, shapes, dtypes,
-what evaluate's accuracy means). It says nothing about the bugs: that is the exercise."""
+"""Public checks for train_debug: the interface on a few public crops (names, shapes, exact
+dtypes where the prompt states them, what evaluate's accuracy means). It says nothing about
+the bugs: that is the exercise."""
 
 import sys
 import types
@@ -34,9 +35,12 @@ def _finite_float(value, what: str) -> float:
 
 @check(points=1)
 def public_contract(ctx):
-    """On public crops: prepare_data's keys, shapes and dtypes; augment's shapes; a Trainer's
-    train_step, train_epoch, evaluate (logits [N, 3] and accuracy = the fraction of crops whose
-    largest logit is their label), learning_rate and state_dict round trip; fit(epochs=1)."""
+    """On public crops: prepare_data's keys, shapes and dtypes (float32 images, int64
+    labels); augment's shapes; a Trainer's train_step, train_epoch, evaluate (float32 logits
+    [N, 3] and accuracy = the fraction of crops whose largest logit is their label),
+    learning_rate, state_dict (arrays in the model's dtypes: float32, int64
+    num_batches_tracked) and its round trip; fit(epochs=1): one val_accuracy entry, which is
+    evaluate's accuracy of the returned state_dict on the validation split."""
     data = _data(ctx)
     train, train_y = data.shape_crops(40, TRAIN_SEED)
     val, val_y = data.shape_crops(20, VAL_SEED)
@@ -50,6 +54,8 @@ def public_contract(ctx):
     for key, want in (("train_y", train_y), ("val_y", val_y)):
         assert key in d, f"prepare_data's dict lacks {key!r}"
         labels = as_array(d[key], f"prepare_data(...)[{key!r}]", "iu", want.shape)
+        assert labels.dtype == np.int64, (
+            f"prepare_data(...)[{key!r}] must be int64, got {labels.dtype}")
         assert np.array_equal(labels, want), f"prepare_data(...)[{key!r}] must be the labels"
 
     xb, tb = d["train_x"][:16], data.one_hot(d["train_y"][:16])
@@ -66,6 +72,8 @@ def public_contract(ctx):
     assert isinstance(result, dict) and {"logits", "accuracy"} <= set(result), (
         "Trainer.evaluate must return a dict with 'logits' and 'accuracy'")
     logits = as_array(result["logits"], "evaluate(...)['logits']", "f", (len(val), 3))
+    assert logits.dtype == np.float32, (
+        f"evaluate(...)['logits'] must be float32, got {logits.dtype}")
     accuracy = _finite_float(result["accuracy"], "evaluate(...)['accuracy']")
     want = float((logits.argmax(axis=1) == val_y).mean())
     assert abs(accuracy - want) <= 1e-6, (
@@ -74,7 +82,10 @@ def public_contract(ctx):
     state = trainer.state_dict()
     assert isinstance(state, dict) and state, "Trainer.state_dict() must return a non-empty dict"
     for k, v in state.items():
-        as_array(v, f"state_dict()[{k!r}]", "biuf")
+        want_dtype = np.int64 if k.endswith("num_batches_tracked") else np.float32
+        assert as_array(v, f"state_dict()[{k!r}]", "biuf").dtype == want_dtype, (
+            f"state_dict()[{k!r}] must be a {np.dtype(want_dtype)} array (the model's own "
+            f"dtype), got {v.dtype}")
     other = ctx.candidate.Trainer(epochs=2, seed=1)
     other.load_state_dict(state)
     again = other.state_dict()
@@ -87,3 +98,12 @@ def public_contract(ctx):
     history = fitted["val_accuracy"]
     assert isinstance(history, list) and len(history) == 1, (
         "fit(..., epochs=1)['val_accuracy'] must be a list of one accuracy per epoch")
+    last = _finite_float(history[-1], "fit(...)['val_accuracy'][-1]")
+    fresh = ctx.candidate.Trainer(epochs=1, seed=0)
+    fresh.load_state_dict(fitted["state_dict"])
+    want = _finite_float(fresh.evaluate(d["val_x"], d["val_y"])["accuracy"],
+                         "evaluate(...)['accuracy']")
+    assert abs(last - want) <= 1e-9, (
+        f"fit(..., epochs=1)['val_accuracy'][-1] is {last:.6g}, but evaluate() of the returned "
+        f"state_dict on the {len(val)} validation crops (prepared by prepare_data) gives "
+        f"{want:.6g}: each epoch's entry is evaluate's accuracy on the validation split")
