@@ -299,3 +299,17 @@ def test_grade_in_the_real_sandbox_a_real_exercise(tmp_path):
     assert "GRADED WITHOUT A SANDBOX" not in (out / "strong" / "report.html").read_text()
     (ex,) = report["exercises"]
     assert ex["status"] == "graded" and ex["score"] == ex["max_score"] == 20
+
+
+def test_the_grader_runs_single_threaded_blas():
+    """The CLI sets OPENBLAS_NUM_THREADS=1 before numpy is imported: pinned off the timing
+    cores, OpenBLAS's pool made the grader's own numpy ~20x slower (calibration stalled)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    code = "import os, proctor.cli; print(os.environ.get('OPENBLAS_NUM_THREADS'))"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "1"

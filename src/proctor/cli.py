@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-import argparse
-import sys
-from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING
+import os
 
-from proctor import sandbox
-from proctor.cli_args import _shard, _unknown_exercises, _usage_error
-from proctor.library.spec import TRACKS, Library, SpecError
-from proctor.listing import cmd_list
+# The grader's own arithmetic (checks, oracles) is small, and it runs pinned off the cores
+# that timed workers use: OpenBLAS's thread pool then spins for cores it may not run on (a
+# 131k-element norm became 20x slower, and calibrating conv2d stalled for minutes). One
+# thread, set before numpy is first imported; workers set their own (worker/config.py).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
+
+from proctor import sandbox  # noqa: E402
+from proctor.cli_args import _shard, _unknown_exercises, _usage_error  # noqa: E402
+from proctor.library.spec import TRACKS, Library, SpecError  # noqa: E402
+from proctor.listing import cmd_list  # noqa: E402
 
 if TYPE_CHECKING:
     from proctor.library.plans import InterviewPlan
