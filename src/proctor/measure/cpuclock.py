@@ -10,30 +10,10 @@ from __future__ import annotations
 
 import os
 
-from proctor.procfs import read
+from proctor.procfs import process_tree, read
 from proctor.worker.client import WorkerClient, WorkerError
 
 _HZ = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def process_tree(root: int) -> list[int]:
-    """``root`` and all its descendants (via /proc/<pid>/task/<tid>/children)."""
-    out, todo, seen = [], [root], set()
-    while todo:
-        pid = todo.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        out.append(pid)
-        try:
-            tids = os.listdir(f"/proc/{pid}/task")
-        except OSError:
-            continue
-        for tid in tids:
-            kids = read(f"/proc/{pid}/task/{tid}/children")
-            if kids:
-                todo.extend(int(k) for k in kids.split())
-    return out
 
 
 class CpuClock:

@@ -12,26 +12,17 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from proctor.procfs import read
+from proctor.procfs import process_tree
 
 
 def tree_tids(root: int) -> list[int]:
     """Every thread of ``root`` and of all its descendants, from /proc."""
-    out, todo, seen = [], [root], set()
-    while todo:
-        pid = todo.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
+    out = []
+    for pid in process_tree(root):
         try:
-            tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+            out += [int(t) for t in os.listdir(f"/proc/{pid}/task")]
         except OSError:
             continue
-        for tid in tids:
-            out.append(tid)
-            kids = read(f"/proc/{pid}/task/{tid}/children")
-            if kids:
-                todo.extend(int(k) for k in kids.split())
     return out
 
 

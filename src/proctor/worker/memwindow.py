@@ -10,6 +10,7 @@ import math
 import os
 from typing import Any
 
+from proctor.procfs import process_tree
 from proctor.worker import codec
 from proctor.worker.staging import MEM_KEY, SLOT_KEY
 
@@ -158,27 +159,6 @@ def gather(value: Any, window: Window, cap: int) -> Any:
     return walk(value)
 
 
-def _tree(root: int) -> list[int]:
-    out, todo, seen = [], [root], set()
-    while todo:
-        pid = todo.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        out.append(pid)
-        try:
-            tids = os.listdir(f"/proc/{pid}/task")
-        except OSError:
-            continue
-        for tid in tids:
-            try:
-                with open(f"/proc/{pid}/task/{tid}/children") as f:
-                    todo.extend(int(k) for k in f.read().split())
-            except OSError:
-                pass
-    return out
-
-
 def _holds(pid: int, inode: int) -> bool:
     want = f"pipe:[{inode}]"
     try:
@@ -204,6 +184,6 @@ def _starttime(pid: int) -> int | None:
 
 
 def _holder(root: int, inode: int) -> int | None:
-    holders = [(s, pid) for pid in _tree(root) if _holds(pid, inode)
+    holders = [(s, pid) for pid in process_tree(root) if _holds(pid, inode)
                and (s := _starttime(pid)) is not None]
     return min(holders)[1] if holders else None
