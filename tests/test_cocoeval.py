@@ -184,3 +184,31 @@ def test_matches_hand_rolled_ap_on_random_cases():
         expected = ap_curve([flags[i] for i in order], n_gt) if flags else 0.0
         r = evaluate([det(np.asarray(dboxes).reshape(-1, 4), scores)], [gt(gboxes)])
         assert r["AP50"] == pytest.approx(expected)
+
+
+def test_quiet_without_touching_the_process_stdout(capsys):
+    """pycocotools prints progress; muting it must not swap ``sys.stdout`` for the
+    whole process, because calibration runs graders in threads and another thread's
+    verdict lines must still reach the real stream."""
+    import sys
+    import threading
+
+    seen: set[int] = set()
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            seen.add(id(sys.stdout))
+
+    before = sys.stdout
+    t = threading.Thread(target=watch)
+    t.start()
+    try:
+        for _ in range(5):
+            evaluate([det([[0, 0, 10, 10]], [0.9])], [gt([[0, 0, 10, 10]])])
+    finally:
+        stop.set()
+        t.join()
+    assert sys.stdout is before
+    assert seen == {id(before)}
+    assert capsys.readouterr().out == ""

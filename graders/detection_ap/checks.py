@@ -30,8 +30,6 @@ Cases run smallest first; a failure names the case, the class and the threshold.
 
 from __future__ import annotations
 
-import contextlib
-import io
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -41,6 +39,7 @@ from pycocotools.cocoeval import COCOeval
 
 from proctor.checks import check
 from proctor.checks.asserts import as_array
+from proctor.kit.cocoeval import silence_pycocotools
 
 COCO_THRESHOLDS = np.linspace(0.5, 0.95, 10)  # exactly pycocotools' iouThrs
 # IoUs halfway between COCO's thresholds: at least 0.015 from every threshold after jitter
@@ -68,11 +67,11 @@ def max_dets_keep(det: dict, max_dets: int) -> np.ndarray:
 
 
 def _coco_index(images: list[dict], anns: list[dict], cats: list[int]) -> COCO:
+    silence_pycocotools()
     coco = COCO()
     coco.dataset = {"images": images, "annotations": anns,
                     "categories": [{"id": c, "name": str(c)} for c in cats]}
-    with contextlib.redirect_stdout(io.StringIO()):
-        coco.createIndex()
+    coco.createIndex()
     return coco
 
 
@@ -110,9 +109,8 @@ def coco_evaluate(det: dict, gt: dict, thresholds: np.ndarray, max_dets: int) ->
     p = ev.params
     p.imgIds, p.catIds, p.iouThrs, p.maxDets = imgs, cats, thr, [max_dets]
     p.areaRng, p.areaRngLbl = [[0.0, 1e12]], ["all"]
-    with contextlib.redirect_stdout(io.StringIO()):
-        ev.evaluate()
-        ev.accumulate()
+    ev.evaluate()
+    ev.accumulate()
     prec = ev.eval["precision"][:, :, :, 0, 0]  # [T, R, K]
     ap = np.where((prec > -1).all(axis=1), prec.mean(axis=1), -1.0).T
     scored = prec[prec > -1]

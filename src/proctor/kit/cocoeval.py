@@ -26,8 +26,6 @@ ground truth with IoU >= t, the 101-point interpolated precision is averaged.
 
 from __future__ import annotations
 
-import contextlib
-import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -60,14 +58,34 @@ def _xywh(b: np.ndarray) -> list[list[float]]:
     return np.stack([b[:, 0], b[:, 1], b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]], 1).tolist()
 
 
+def silence_pycocotools() -> None:
+    """Mute pycocotools' progress prints without touching ``sys.stdout``.
+
+    ``contextlib.redirect_stdout`` swaps the process-wide stream: with calibration's
+    worker threads, another thread's verdict lines went into the StringIO, and one
+    thread restoring the other's StringIO left the real stdout replaced for good
+    (CI logs lost their verdict table).  A module-level ``print`` shadows the builtin
+    for those two modules only, so no other code is affected.
+    """
+    import pycocotools.coco
+    import pycocotools.cocoeval
+
+    for mod in (pycocotools.coco, pycocotools.cocoeval):  # idempotent
+        mod.print = _quiet  # type: ignore[attr-defined]
+
+
+def _quiet(*_args: object, **_kwargs: object) -> None:
+    return None
+
+
 def _coco(images: list[dict], anns: list[dict], cats: list[int]):
     from pycocotools.coco import COCO
 
+    silence_pycocotools()
     c = COCO()
     c.dataset = {"images": images, "annotations": anns,
                  "categories": [{"id": k, "name": str(k)} for k in cats]}
-    with contextlib.redirect_stdout(io.StringIO()):
-        c.createIndex()
+    c.createIndex()
     return c
 
 
@@ -123,10 +141,9 @@ def evaluate(predictions: Sequence[Mapping[str, Any]], targets: Sequence[Mapping
     ev.params.imgIds = [im["id"] for im in images]
     ev.params.catIds = cats
     ev.params.maxDets = [1, 10, MAX_DETS]
-    with contextlib.redirect_stdout(io.StringIO()):
-        ev.evaluate()
-        ev.accumulate()
-        ev.summarize()
+    ev.evaluate()
+    ev.accumulate()
+    ev.summarize()
     stats = [float(s) for s in ev.stats]
     # precision[T, R, K, A, M]: IoU thresholds, recall points, classes, area ranges, maxDets.
     prec = ev.eval["precision"][0, :, :, 0, -1]  # IoU 0.5, all areas, 100 dets
