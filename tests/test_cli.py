@@ -302,14 +302,17 @@ def test_grade_in_the_real_sandbox_a_real_exercise(tmp_path):
 
 
 def test_the_grader_runs_single_threaded_blas():
-    """The CLI sets OPENBLAS_NUM_THREADS=1 before numpy is imported: pinned off the timing
-    cores, OpenBLAS's pool made the grader's own numpy ~20x slower (calibration stalled)."""
+    """The CLI sets one thread for OpenBLAS, OpenMP and MKL before numpy or torch is imported:
+    pinned off the timing cores, their pools made the grader's own numpy ~20x slower
+    (calibration stalled) and torch oracles ~16x slower beside another job."""
     import os
     import subprocess
     import sys
 
-    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
-    code = "import os, proctor.cli; print(os.environ.get('OPENBLAS_NUM_THREADS'))"
+    names = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    env = {k: v for k, v in os.environ.items() if k not in names}
+    code = ("import os, proctor.cli, torch; "
+            f"print([os.environ.get(n) for n in {names!r}], torch.get_num_threads())")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, check=True)
-    assert out.stdout.strip() == "1"
+    assert out.stdout.split() == ["['1',", "'1',", "'1']", "1"], out.stdout

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 
 # The grader's own arithmetic (checks, oracles) is small, and it runs pinned off the cores
-# that timed workers use: OpenBLAS's thread pool then spins for cores it may not run on (a
-# 131k-element norm became 20x slower, and calibrating conv2d stalled for minutes). One
-# thread, set before numpy is first imported; workers set their own (worker/config.py).
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# that timed workers use: thread pools then spin for cores they may not run on (OpenBLAS: a
+# 131k-element norm 20x slower, calibrating conv2d stalled for minutes; torch's OpenMP: a
+# conv2d oracle's forward and backward 16x slower beside another job). One thread each, set
+# before numpy or torch is first imported; workers set their own (worker/config.py).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
 import sys  # noqa: E402
