@@ -453,3 +453,15 @@ def test_mutating_inputs_gets_the_honest_verdict(reference) -> None:
     honest_fast = measure(honest(FAST), reference)
     assert slow.status == "fail", slow.message
     assert fast.status == honest_fast.status == "pass", (fast.message, honest_fast.message)
+
+
+def test_waiting_is_latency_too(reference) -> None:
+    """CPU time does not see a sleep: a fast candidate that sleeps in every call must fail
+    on its wall-clock ratio, while the same code without the sleep passes."""
+    sleeper = honest(FAST).replace("def work(x):", "import time\n\ndef work(x):\n"
+                                   "    time.sleep(0.02)")
+    out = measure(sleeper, reference)
+    assert out.status == "fail", out.message
+    assert out.measured["early"] == "waiting"
+    assert out.measured["ratio"] < 1.0 < 2.0 < out.measured["wall_ratio"]
+    assert "waits" in out.message and "wall-clock" in out.message

@@ -24,6 +24,9 @@ Method (docs/measurement.md has the reasons and the figures):
   backstop; at a cap, every block well beyond the budget still decides
   (``decide_at_cap``); an undecided measurement is measured once more with larger
   caps, and only then reported ``inconclusive``.
+* **Waiting**: CPU time does not see a call that sleeps or blocks; on a CPU clock, a median
+  wall-clock ratio over ``wall_factor`` times the budget fails whatever the CPU verdict (a
+  margin that load, which slows both sides alike, does not reach).
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ from proctor.measure.stats import (
     widened_interval,
 )
 from proctor.measure.tally import Tally
-from proctor.measure.verdict import verdict_text
+from proctor.measure.verdict import verdict_text, waiting_text
 from proctor.verdicts import Outcome
 from proctor.worker.client import WorkerClient
 
@@ -176,6 +179,10 @@ def _measure(candidate: WorkerClient, reference: WorkerClient, function: str,
                 "was inconclusive")
     message = verdict_text(function, status, early, tally.ratios, limit, plan, far_blocks, how,
                            cap, clocks is not None, retried=first is not None)
+    wall = measured["wall_ratio"]
+    if clocks and status != "fail" and wall > limit * plan.wall_factor:
+        status, measured["early"] = "fail", "waiting"
+        message = waiting_text(function, wall, limit, plan, message)
     return Outcome(status, message, measured, budget.as_dict())
 
 

@@ -36,6 +36,8 @@ class Plan:
     far_precision_cpu_s: float = 2.0  # ... or this long after a "far" verdict
     far_factor: float = 3.0        # `far_blocks` blocks in a row beyond budget x / ÷ this
     far_blocks: int = 3            # ... decide at once (twice as many on the wall clock)
+    wall_factor: float = 2.0       # on a CPU clock, a wall ratio over budget x this fails:
+                                   # waiting (sleep, blocking I/O) is latency too
     ceiling_factor: float = 50.0   # one candidate run over this x budget x reference: stop
     ceiling_min_s: float = 2.0     # ... but never sooner than this
     clock: str = "auto"            # auto | cgroup | proc | wall (see CpuClock)

@@ -54,3 +54,10 @@ def verdict_text(function: str, status: str, early: str, ratios: list[float],
 def _cap(plan: Plan, retried: bool, which: str) -> float:
     base = plan.max_cpu_s if which == "cpu" else plan.max_wall_s
     return base * (plan.retry_factor if retried else 1.0)
+
+
+def waiting_text(function: str, wall: float, limit: float, plan: Plan, cpu_verdict: str) -> str:
+    """A CPU-time verdict overruled by the wall clock: the calls wait (sleep, block)."""
+    return (f"{function} waits: its calls took {wall:.2f}x the reference's wall-clock time, "
+            f"over {plan.wall_factor:g}x the {limit:g}x budget (time spent sleeping or "
+            f"blocked counts as latency too); on CPU time alone: {cpu_verdict}")
