@@ -229,3 +229,22 @@ def test_a_code_exercise_reads_its_artifact_dir(tiny_lib, tmp_path):
     r = grade_exercise(ex, Source(cells, art), reference_source(ex), hidden=True, unsafe=True)
     assert r.cell_errors == []
     assert statuses(r) == {"add_basic": "fail", "add_arrays": "fail", "add_negative": "fail"}
+
+
+def test_checks_see_the_code_the_candidate_loaded(tiny_lib, monkeypatch):
+    """``ctx.code`` is the candidate's cells as text (e.g. weights pasted into a cell count
+    towards a size budget); the reference's code is never shown as the candidate's."""
+    import proctor.grading.exercise as grading_exercise
+
+    seen: list[tuple[str, ...]] = []
+    real = grading_exercise.run_check
+
+    def spy(d, ctx):
+        seen.append(ctx.code)
+        return real(d, ctx)
+
+    monkeypatch.setattr(grading_exercise, "run_check", spy)
+    ex = tiny_lib.get("adder")
+    cells = ["W = 'AAAA'  # pasted weights", "def add(a, b):\n    return a + b"]
+    grade_exercise(ex, Source(cells, None), reference_source(ex), hidden=True, unsafe=True)
+    assert seen and all(code == tuple(cells) for code in seen)

@@ -30,6 +30,10 @@ class Context:
     hidden: bool
     artifact_dir: Path | None = None
     plan: Plan = Plan()
+    # the code cells the candidate's worker loaded, as text (never run by the grader): for
+    # checks that weigh what a submission carries, e.g. weights pasted into a cell as base64
+    # count towards a size budget like weights saved under artifact_dir
+    code: tuple[str, ...] = ()
 
     def rng(self, salt: str = "") -> np.random.Generator:
         """A generator seeded by the exercise seed, this check and ``salt``."""

@@ -141,7 +141,7 @@ def _run_one(d: CheckDef, ex: ExerciseDir, cand: Session, ref: Session | None,
         outcome = Outcome(exc.status, exc.reason)
     else:
         ctx = Context(ex, cand_proxy, ref_proxy, d.id, seed, hidden,
-                      artifact_dir=cand.source.artifact_dir)
+                      artifact_dir=cand.source.artifact_dir, code=tuple(cand.source.cells))
         outcome = run_check(d, ctx)
     return check_result(d, outcome, time.monotonic() - t0)
 
