@@ -192,3 +192,63 @@ def test_as_masks() -> None:
         S.as_masks(good + 5, 2)
     with pytest.raises(AssertionError, match="non-integer"):
         S.as_masks(good + 0.5, 2)
+    with pytest.raises(AssertionError, match="non-integer"):
+        S.as_masks(np.full((2, 64, 64), np.nan), 2)
+    with pytest.raises(AssertionError, match="shape"):
+        S.as_masks(good[:, None], 2)  # strict: a singleton channel axis is a wrong shape
+
+
+def test_as_masks_lenient() -> None:
+    good = np.arange(2 * 64 * 64).reshape(2, 64, 64) % 5
+    assert np.array_equal(S.as_masks(good[:, None], 2, lenient=True), good)  # [N, 1, H, W]
+    assert np.array_equal(S.as_masks(good.astype(np.uint8), 2, lenient=True), good)
+    odd = good.astype(np.float64)
+    odd[0, 0, :6] = [5, -1, 0.5, np.nan, np.inf, 1e30]
+    odd[1, 0, 0] = 4.0
+    got = S.as_masks(odd, 2, lenient=True)
+    assert got.dtype == np.int64
+    assert got[0, 0, :6].tolist() == [-1] * 6 and got[1, 0, 0] == 4
+    assert np.array_equal(got[:, 1:], good[:, 1:])
+    big = good.astype(np.uint64)
+    big[0, 0, 0] = 2**64 - 1  # wraps to -1 in int64: out of range all the same
+    assert S.as_masks(big, 2, lenient=True)[0, 0, 0] == -1
+    assert S.as_masks(np.zeros((0, 1, 64, 64)), 0, lenient=True).shape == (0, 64, 64)
+    for shape in ((2, 5, 64, 64), (64, 64), (2, 64, 64, 1), (2, 64, 65)):
+        with pytest.raises(AssertionError, match="shape"):
+            S.as_masks(np.zeros(shape), 2, lenient=True)
+    with pytest.raises(AssertionError, match="not numbers"):
+        S.as_masks(np.zeros((2, 64, 64), dtype=complex), 2, lenient=True)
+
+
+def test_confusion_matrix_refuses_ids_out_of_range() -> None:
+    target = np.zeros((2, 2), np.int64)
+    for bad in (-1, 4):
+        with pytest.raises(ValueError, match="outside 0..3"):
+            S.confusion_matrix(np.full((2, 2), bad), target, 4)
+        with pytest.raises(ValueError, match="outside 0..3"):
+            S.confusion_matrix(target, np.full((2, 2), bad), 4)
+
+
+def test_evaluate_counts_ids_out_of_range_as_wrong_pixels() -> None:
+    target = np.array([[0, 0, 1, 1], [0, 2, 2, 1]])
+    pred = np.array([[0, 1, 1, 1], [0, 2, 0, 1]])
+    base = S.evaluate(pred[None], target[None], num_classes=4)
+    for stray in (-1, 4, 255):  # at a true 1 (row 0, col 2) and at a true 0 (row 1, col 0)
+        odd = pred.copy()
+        odd[0, 2], odd[1, 0] = stray, stray
+        r = S.evaluate(odd[None], target[None], num_classes=4)
+        # class 0: TP 1 (was 2), FP 1 (the 0 at a true 2), FN 2 -> 1 / 4
+        # class 1: TP 2 (was 3), FP 1, FN 1 -> 2 / 4; class 2: TP 1, FN 1 -> 1 / 2 (as before)
+        assert r["per_class_iou"][:3] == pytest.approx([1 / 4, 2 / 4, 1 / 2])
+        assert np.isnan(r["per_class_iou"][3])  # the stray ids are no class's prediction
+        assert r["pixel_accuracy"] == pytest.approx(4 / 8)
+        assert r["miou"] < base["miou"]
+        assert 0 <= r["boundary_f"] <= 1
+    # float maps with -1 (as_masks(..., lenient=True)'s wrong pixels) on real scenes
+    _, masks = S.segmentation(4, 3)
+    wrong = masks.copy()
+    wrong[:, :8] = -1
+    r = S.evaluate(wrong, masks)
+    covered = (masks[:, :8] > 0).any()
+    assert r["pixel_accuracy"] == pytest.approx(1 - 8 / 64)
+    assert r["per_class_iou"][0] < 1 and (not covered or min(r["per_class_iou"]) < 1)

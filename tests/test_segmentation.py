@@ -49,6 +49,13 @@ def _variant(name: str, reference):
     return mod
 
 
+def _loading_variant(name: str):
+    """A mutant that loads the weights itself (its bug is in load_model)."""
+    mod = load_solution("segmentation", name)
+    mod.artifact_dir = lambda _id: WEIGHTS.parent
+    return mod
+
+
 def test_reference_weights_are_small_and_predictions_well_formed(reference, public) -> None:
     images, _ = public
     assert WEIGHTS.stat().st_size <= 300_000
@@ -91,6 +98,28 @@ def test_rejected_solutions_break_what_they_say(reference, public) -> None:
     assert _variant("argmax_wrong_axis", reference).predict(x).shape == (8, 5, 64)
     tta = _variant("test_time_augmentation", reference).predict(x)
     assert (tta == want).mean() > 0.95
+    kept = _variant("channel_axis_kept", reference).predict(x)
+    assert kept.shape == (8, 1, 64, 64) and np.array_equal(kept[:, 0], want)
+    stray = _variant("stray_class_id", reference).predict(x)
+    assert (stray[:, 0, 0] == 255).all()
+    assert np.array_equal(stray[:, 1:], want[:, 1:]) and np.array_equal(stray[:, 0, 1:],
+                                                                        want[:, 0, 1:])
+    cheap = _variant("cheap_path_for_timed_batches", reference)
+    assert np.array_equal(cheap.predict(images[:9])[:8], want)  # other sizes: the network
+    fast = cheap.predict(x)
+    assert set(np.unique(fast)) <= {0, 1} and (fast != want).mean() > 0.05
+
+
+def test_batch_norm_in_training_mode_depends_on_the_batch(reference, public) -> None:
+    images, _ = public
+    bn = _loading_variant("bn_train_mode")
+    ref = _loading_variant("accepted/reference")
+    for mod in (bn, ref):
+        together = mod.predict(images[:6])
+        alone = np.concatenate([mod.predict(images[i:i + 1]) for i in range(6)])
+        agreement = (together == alone).mean()
+        assert agreement < 0.95 if mod is bn else agreement == 1.0
+    assert bn._model.training and not ref._model.training
 
 
 def test_starter_network_is_the_reference_network(reference) -> None:
@@ -106,6 +135,9 @@ def test_contract_ledger_and_prompt() -> None:
     checks = {d.id for d in check_defs(EX)}
     owned = set()
     for clause in ledger:
+        if clause.get("foundational"):  # no check owns it (e.g. the engine's time limit)
+            assert not clause["rejected"], clause
+            continue
         assert clause["check"] in checks, clause
         owned.add(clause["check"])
         for name in clause["rejected"]:

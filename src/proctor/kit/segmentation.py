@@ -147,10 +147,16 @@ def _place_shapes(rng: np.random.Generator, img: np.ndarray, labels: np.ndarray,
 
 
 def confusion_matrix(pred: np.ndarray, target: np.ndarray, num_classes: int) -> np.ndarray:
-    """``[C, C]`` int64 pixel counts: row = true class, column = predicted class."""
+    """``[C, C]`` int64 pixel counts: row = true class, column = predicted class.
+
+    Every id must be in ``0..C-1`` (ValueError otherwise: a stray id would be counted in
+    another cell); :func:`evaluate` scores out-of-range predictions as wrong pixels."""
     pred, target = np.asarray(pred).reshape(-1), np.asarray(target).reshape(-1)
     if pred.shape != target.shape:
         raise ValueError(f"pred has {pred.size} pixels, target {target.size}")
+    for name, ids in (("pred", pred), ("target", target)):
+        if ids.size and (ids.min() < 0 or ids.max() >= num_classes):
+            raise ValueError(f"{name} holds class ids outside 0..{num_classes - 1}")
     return np.bincount(target * num_classes + pred,
                        minlength=num_classes * num_classes).reshape(num_classes, num_classes)
 
@@ -214,13 +220,20 @@ def evaluate(pred: np.ndarray, target: np.ndarray, num_classes: int = len(SEG_CL
 
     ``miou`` is the mean over the classes that occur (in truth or prediction) of the
     split-wide IoU; ``per_class_iou[c]`` is ``nan`` for a class that occurs nowhere.
+    A predicted id outside ``0..C-1`` (e.g. the ``-1`` of ``as_masks(..., lenient=True)``)
+    is a wrong pixel: it counts against its true class's IoU, for no class's prediction,
+    and is a boundary where its neighbours differ from it.
     """
     pred, target = np.asarray(pred), np.asarray(target)
     if pred.shape != target.shape:
         raise ValueError(f"predictions have shape {pred.shape}, targets {target.shape}")
-    conf = confusion_matrix(pred.astype(np.int64), target.astype(np.int64), num_classes)
-    iou = class_iou(conf)
-    bf = boundary_f(pred, target, tolerance)
+    ids = pred.astype(np.int64)
+    void = (ids < 0) | (ids >= num_classes)
+    # out-of-range predictions go to an extra "void" column that no true pixel has
+    conf = confusion_matrix(np.where(void, num_classes, ids), target.astype(np.int64),
+                            num_classes + 1)
+    iou = class_iou(conf)[:num_classes]
+    bf = boundary_f(ids, target, tolerance)
     return {"miou": float(np.nanmean(iou)) if np.isfinite(iou).any() else float("nan"),
             "per_class_iou": iou.tolist(),
             "pixel_accuracy": float(np.trace(conf) / max(conf.sum(), 1)),
@@ -230,22 +243,39 @@ def evaluate(pred: np.ndarray, target: np.ndarray, num_classes: int = len(SEG_CL
 
 
 def as_masks(value: Any, n: int, size: int = SEG_SIZE, num_classes: int = len(SEG_CLASS_NAMES),
-             what: str = "predict(images)") -> np.ndarray:
+             what: str = "predict(images)", lenient: bool = False) -> np.ndarray:
     """A predict() result as int64 ``[n, size, size]`` class ids, or an AssertionError
-    that says what is wrong (shape, non-integer values, ids out of range). The dtype is
-    not judged here (values are compared after casting): checks that own it do."""
+    that says what is wrong. The dtype is not judged here (values are compared after
+    casting): checks that own it do.
+
+    Strict (the format checks): the shape, integer values and ids in ``0..C-1`` are
+    asserted. ``lenient`` (the checks that score the values, so that one slip of the
+    format costs only its own check): a singleton channel axis ``[n, 1, size, size]`` is
+    squeezed, and an id that is not an integer in ``0..C-1`` (out of range, fractional,
+    nan) becomes ``-1``, a wrong pixel for :func:`evaluate`; any other shape, or values
+    that are not numbers, still fail."""
     arr = np.asarray(value)
     want = (n, size, size)
+    if lenient and arr.ndim == 4 and arr.shape[1] == 1:
+        arr = arr[:, 0]
     assert arr.shape == want, (
         f"{what} must return class ids of shape [N, H, W] = {list(want)}, got shape "
         f"{list(arr.shape)}" + (" (one class map per image: not logits or one-hot [N, C, H, W])"
                                 if arr.ndim == 4 else ""))
     assert arr.dtype.kind in "biuf", f"{what} returned dtype {arr.dtype}, not numbers"
-    ids = arr.astype(np.int64)
-    assert arr.dtype.kind != "f" or (np.isfinite(arr).all() and (ids == arr).all()), (
-        f"{what} returned non-integer values (class ids are integers)")
+    if arr.dtype.kind == "f":
+        # clipped first, so that a huge or non-finite value never wraps around in the cast
+        real = np.clip(np.where(np.isfinite(arr), arr, -1), -1, num_classes)
+        ids = real.astype(np.int64)
+        whole = (ids == real) & np.isfinite(arr)
+    else:
+        # unsigned ids above int64's range wrap to negatives: out of range either way
+        ids, whole = arr.astype(np.int64), np.ones(arr.shape, dtype=bool)
+    if not lenient:
+        assert whole.all(), f"{what} returned non-integer values (class ids are integers)"
     bad = (ids < 0) | (ids >= num_classes)
-    assert not bad.any(), (
-        f"{what}: {int(bad.sum())} class ids outside 0..{num_classes - 1} (e.g. "
-        f"{int(ids[bad][0])})")
-    return ids
+    if not lenient:
+        assert not bad.any(), (
+            f"{what}: {int(bad.sum())} class ids outside 0..{num_classes - 1} (e.g. "
+            f"{arr[bad][0]})")
+    return np.where(bad | ~whole, -1, ids)
