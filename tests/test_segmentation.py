@@ -164,3 +164,28 @@ def test_build_scripts_are_where_the_weights_differ() -> None:
     assert not list((SEG / "rejected").glob("*/artifacts"))  # nothing but the reference's
 
 
+
+
+def test_weights_pasted_into_the_notebook_count_towards_the_size_budget(tmp_path) -> None:
+    """The outsider's bypass: an empty artifacts folder and 2.1 MB of base64 weights in a
+    cell passed as "0 bytes in 0 files"; the notebook's code now counts too."""
+    import base64
+    import types
+
+    size = next(d for d in check_defs(EX) if d.id == "artifact_size")
+    empty = tmp_path / "artifacts" / "segmentation"
+    empty.mkdir(parents=True)
+    pasted = f"W = {base64.b64encode(bytes(1_600_000)).decode()!r}"
+
+    def judge(folder, code):
+        ctx = types.SimpleNamespace(budget=EX.spec.budgets.__getitem__, artifact_dir=folder,
+                                    code=tuple(code))
+        return size.fn(ctx)
+
+    out = judge(empty, ["import torch", pasted])
+    assert out.status == "fail" and out.measured["code_bytes"] > 2_000_000, out.message
+    assert out.measured["artifact_bytes"] == 0
+    assert judge(None, [pasted]).status == "fail"
+    honest = judge(WEIGHTS.parent, [(SEG / "accepted/reference/solution.py").read_text()])
+    assert honest.status == "pass", honest.message
+    assert honest.measured["bytes"] == (WEIGHTS.stat().st_size + honest.measured["code_bytes"])
