@@ -35,7 +35,7 @@ API = {
                 "hidden_seed", "environment", "PUBLIC_SEED", "check_result"},
     "report": {"Report", "ExerciseResult", "CheckResult", "points_for", "SCHEMA", "SCORING",
                "render", "write_html", "write_gradebook"},
-    "calibrate": {"calibrate", "discover", "judge", "Solution", "Verdict", "FAILING",
+    "calibrate": {"calibrate", "decide_only", "discover", "judge", "Solution", "Verdict", "FAILING",
                   "build_artifact", "code_artifacts", "source_for"},
     "library": {"Library", "ExerciseDir", "Exercise", "Budget", "SpecError", "load_spec",
                 "TRACKS"},

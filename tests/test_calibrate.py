@@ -8,6 +8,7 @@ from conftest import expect_toml, run_cli, write
 from proctor import calibrate as cal
 from proctor.calibrate import table as vt
 from proctor.library.spec import Library, SpecError
+from proctor.measure import Plan
 from proctor.report import CheckResult, ExerciseResult
 
 
@@ -284,3 +285,24 @@ def test_jobs_keep_discovery_order_and_report_each_exercise(tiny_lib):
     assert [[c.status for c in v.result.checks] for v in two] \
         == [[c.status for c in v.result.checks] for v in one]
     assert seen == [("adder", True, {}), ("scale", True, {})]
+
+
+def test_decide_only_reaches_every_check_and_refuses_record_ranges(tiny_lib, monkeypatch):
+    """``--decide-only`` hands every check a plan that stops at the deciding look; ranges
+    need the full measurements, so the two flags together are a usage error."""
+    import math
+
+    import proctor.grading.exercise as grading_exercise
+
+    plans = []
+    real = grading_exercise.run_check
+    monkeypatch.setattr(grading_exercise, "run_check",
+                        lambda d, ctx: (plans.append(ctx.plan), real(d, ctx))[1])
+    assert all(v.mismatches == [] for v in run(tiny_lib, plan=cal.decide_only()))
+    assert plans and all(p.precision == math.inf for p in plans)
+    plans.clear()
+    run(tiny_lib)
+    assert plans and all(p.precision == Plan().precision for p in plans)
+    both = run_cli("--root", str(tiny_lib.root), "calibrate", "--unsafe-no-sandbox",
+                   "--decide-only", "--record-ranges")
+    assert both.returncode == 2 and "--record-ranges needs" in both.stderr

@@ -777,3 +777,24 @@ def test_a_far_shortcut_gives_way_to_contrary_evidence() -> None:
     assert "in a row were over" not in out.message
     slow = _measure(*_fake(25.0), budget=3.0)     # a truly far candidate still fails early
     assert (slow.status, slow.measured["early"]) == ("fail", "far")
+
+
+@pytest.mark.parametrize("ratio,noise,budget", [(1.0, 0.4, 3.0), (0.6, 0.3, 1.0),
+                                                (2.0, 0.3, 1.0), (0.1, 0.05, 3.0)])
+def test_decide_only_gives_the_same_verdict_from_fewer_blocks(ratio, noise, budget) -> None:
+    """calibrate --decide-only (Plan(precision=inf)) stops at the look that decides; the
+    full measurement goes on only to narrow the reported ratio, never to change the
+    verdict (and a "far" shortcut still waits for its confirming blocks)."""
+    import math
+
+    from proctor.calibrate.run import decide_only
+
+    full = _measure(*_fake(ratio, noise=noise, seed=5), budget=budget)
+    quick = _measure(*_fake(ratio, noise=noise, seed=5), budget=budget, plan=decide_only())
+    assert decide_only().precision == math.inf
+    assert quick.status == full.status, (quick.message, full.message)
+    assert quick.measured["blocks"] <= full.measured["blocks"]
+    if noise >= 0.4:   # this one is measured on for precision: decided at min_blocks
+        assert quick.measured["blocks"] == Plan().min_blocks < full.measured["blocks"]
+    if quick.measured.get("early") == "far":
+        assert quick.measured["blocks"] >= 2 * Plan().far_blocks

@@ -226,6 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="copy this exercise's built artifacts (models its build.py scripts "
                    "train) into reference_solutions/ID/builds/ to commit, so that calibration "
                    "reuses them until a script or its inputs change (repeatable)")
+    s.add_argument("--decide-only", action="store_true",
+                   help="stop each latency measurement at the look that decides its verdict "
+                   "(the same verdict; it is not measured on to narrow the reported ratio): "
+                   "quicker, for CI; ratios and margins come from fewer blocks")
     s.add_argument("--record-ranges", action="store_true",
                    help="write reference_solutions/ID/calibration.toml for each exercise "
                    "calibrated without a mismatch: where its accepted and rejected solutions "

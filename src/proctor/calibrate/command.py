@@ -14,7 +14,7 @@ from proctor import sandbox
 from proctor.calibrate import builds
 from proctor.calibrate import table as verdict_table
 from proctor.calibrate.contract import print_ledgers
-from proctor.calibrate.run import Verdict, calibrate
+from proctor.calibrate.run import Verdict, calibrate, decide_only
 from proctor.cli_args import _unknown_exercises, _usage_error
 from proctor.clock import iso
 from proctor.library import ranges
@@ -26,6 +26,8 @@ def run(args: argparse.Namespace) -> int:
     bad = _unknown_exercises(lib, args.ids + (args.store_builds or []), "calibrate ID")
     if bad:
         return _usage_error(bad)
+    if args.decide_only and args.record_ranges:
+        return _usage_error("--record-ranges needs the full measurements: drop --decide-only")
     ids = args.ids or args.store_builds or lib.ids()
     ids += [i for i in args.store_builds or () if i not in ids]
     iso_ = sandbox.isolation()
@@ -47,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     stores = set(args.store_builds or ())
     verdicts = calibrate(lib, ids, unsafe, repeat=args.repeat,
                          log=lambda m: print(m, file=sys.stderr), on_exercise=done,
-                         jobs=args.jobs)
+                         jobs=args.jobs, plan=decide_only() if args.decide_only else None)
     print("calibration time per exercise (builds + gradings, summed):\n" + "\n".join(times))
     print(verdict_table.matrix(verdicts))
     bad = [v for v in verdicts if v.mismatches]

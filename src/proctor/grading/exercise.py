@@ -15,6 +15,7 @@ from proctor.checks.context import Context
 from proctor.checks.registry import CheckDef, CheckLoadError, load_checks, run_check
 from proctor.grading.startup import Session, Workers
 from proctor.library.spec import ExerciseDir, SpecError
+from proctor.measure.stats import Plan
 from proctor.report.model import CheckResult, ExerciseResult, points_for
 from proctor.submission.notebook import NotebookError, cells_from_file
 from proctor.verdicts import STATUSES, Outcome
@@ -90,11 +91,13 @@ def candidate_source(ex: ExerciseDir, notebook: Path | None,
 def grade_exercise(ex: ExerciseDir, source: Source | str, reference: Source | None,
                    hidden: bool, unsafe: bool, seed: int | None = None, *,
                    workers: Workers | None = None,
-                   on_ready: Callable[[], None] | None = None) -> ExerciseResult:
+                   on_ready: Callable[[], None] | None = None,
+                   plan: Plan | None = None) -> ExerciseResult:
     """Grade one exercise; every failure becomes a status, never an exception.
 
     ``workers``: this exercise's workers, started ahead (``startup``); closed here, used or
-    not. ``on_ready`` is called once they are loaded, before the first check."""
+    not. ``on_ready`` is called once they are loaded, before the first check. ``plan``: the
+    latency measurement's knobs (calibration's ``--decide-only``), default ``Plan()``."""
     started = time.monotonic()
     result = ExerciseResult(ex.id, ex.spec.title, "graded", 0.0, float(ex.spec.points))
     try:
@@ -116,7 +119,7 @@ def grade_exercise(ex: ExerciseDir, source: Source | str, reference: Source | No
             on_ready()
         cand, ref = workers.candidate, workers.reference
         for d in defs:
-            result.checks.append(_run_one(d, ex, cand, ref, seed, hidden))
+            result.checks.append(_run_one(d, ex, cand, ref, seed, hidden, plan or Plan()))
         result.cell_errors = cand.cell_errors
         if cand.load_failure is not None:
             result.message = f"notebook did not finish: {cand.load_failure.reason}"
@@ -132,7 +135,7 @@ def grade_exercise(ex: ExerciseDir, source: Source | str, reference: Source | No
 
 
 def _run_one(d: CheckDef, ex: ExerciseDir, cand: Session, ref: Session | None,
-             seed: int, hidden: bool) -> CheckResult:
+             seed: int, hidden: bool, plan: Plan) -> CheckResult:
     t0 = time.monotonic()
     try:
         cand_proxy = cand.proxy()
@@ -141,7 +144,8 @@ def _run_one(d: CheckDef, ex: ExerciseDir, cand: Session, ref: Session | None,
         outcome = Outcome(exc.status, exc.reason)
     else:
         ctx = Context(ex, cand_proxy, ref_proxy, d.id, seed, hidden,
-                      artifact_dir=cand.source.artifact_dir, code=tuple(cand.source.cells))
+                      artifact_dir=cand.source.artifact_dir, plan=plan,
+                      code=tuple(cand.source.cells))
         outcome = run_check(d, ctx)
     return check_result(d, outcome, time.monotonic() - t0)
 
