@@ -244,3 +244,26 @@ def test_two_candidates_isolated_collected_graded_and_time_boxed(hub):
     assert tokens["alice"].call("POST", "/hub/api/users/alice/server")[0] == 403
     # the work outlives the server
     assert "a + b" in (campaign / "work" / "alice" / "notebooks" / "adder.ipynb").read_text()
+
+
+def test_a_python_under_tmp_stays_visible_in_the_servers_private_tmp(tmp_path):
+    """A CI job's clone (its venv) under /tmp: the server's private /tmp hid the Python it
+    runs ("python: not found", the hub answered 500). ``keep`` binds such folders back,
+    read-only, and the hidden campaign stays hidden."""
+    sys.path.insert(0, str(LOCAL))
+    try:
+        import candidate_spawner as cs
+    finally:
+        sys.path.remove(str(LOCAL))
+    venv, campaign = tmp_path / "venv", tmp_path / "campaign"
+    work = campaign / "work" / "alice"
+    work.mkdir(parents=True)
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "tool").write_text("here\n")
+    (campaign / "secret").write_text("hub state\n")
+    script = (f"cat {venv}/bin/tool; test -e {campaign}/secret && echo LEAK; "
+              f"echo mine > {work}/x && cat {work}/x; echo ro > {venv}/y || echo read-only")
+    argv = cs.bwrap_argv(str(work), [str(campaign)], keep=[str(venv)])
+    out = subprocess.run([*argv, "/bin/sh", "-c", script], capture_output=True, text=True)
+    assert out.stdout.split() == ["here", "mine", "read-only"], out.stdout + out.stderr
+    assert str(Path(sys.prefix)) in cs.python_paths_in_tmp() or not sys.prefix.startswith("/tmp/")

@@ -567,7 +567,12 @@ def assert_correct(r: Run, name: str, ids: list[str] = CORRECTNESS) -> None:
 
 def assert_ran(r: Run, name: str, proof: str) -> None:
     out = r.output(name)
-    assert proof in out, f"{name}: attack did not report running ({proof!r}):\n{out[-2000:]}"
+    ex = r.exercise(name)
+    assert proof in out, (
+        f"{name}: attack did not report running ({proof!r}); the exercise was "
+        f"{ex['status']} ({ex.get('message')!r}; checks: "
+        f"{ {c['id']: c['status'] for c in ex['checks']} }), cell errors "
+        f"{ex.get('cell_errors')}, output:\n{out[-2000:]}")
     assert "HOSTILE ESCAPED" not in out, out
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 
 from jupyterhub.spawner import SimpleLocalProcessSpawner
 from traitlets import Bool, List, Unicode, default
@@ -33,14 +34,26 @@ def seed(bundle: str, work: str) -> int:
     return copied
 
 
-def bwrap_argv(work: str, hidden: list[str], bwrap: str = "bwrap") -> list[str]:
-    """bubblewrap: everything read-only, ``hidden`` folders replaced by empty ones, then
-    ``work`` bound back writable; own user (uid 1000 inside, as in the candidate image),
-    pid, IPC and UTS namespaces."""
+def python_paths_in_tmp() -> list[str]:
+    """The folders under /tmp this Python needs (a venv or a checkout living there, as in a
+    CI job's clone): the server's private /tmp would hide them."""
+    paths = {sys.prefix, sys.base_prefix, *sys.path}
+    return sorted(p for p in paths
+                  if p and os.path.isdir(p) and os.path.realpath(p).startswith("/tmp/"))
+
+
+def bwrap_argv(work: str, hidden: list[str], bwrap: str = "bwrap",
+               keep: list[str] | None = None) -> list[str]:
+    """bubblewrap: everything read-only with a private /tmp (``keep``: folders under /tmp
+    bound back read-only), ``hidden`` folders replaced by empty ones, then ``work`` bound
+    back writable; own user (uid 1000 inside, as in the candidate image), pid, IPC and UTS
+    namespaces."""
     argv = [bwrap, "--die-with-parent", "--new-session", "--unshare-user", "--uid", "1000",
             "--gid", "1000", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
             "--ro-bind", "/", "/", "--dev", "/dev",
             "--proc", "/proc", "--tmpfs", "/tmp"]
+    for path in keep or ():
+        argv += ["--ro-bind", path, path]
     for path in hidden:
         argv += ["--tmpfs", path]
     return argv + ["--bind", work, work, "--chdir", work, "--setenv", "HOME", work]
@@ -72,5 +85,6 @@ class CandidateSpawner(SimpleLocalProcessSpawner):
                 raise RuntimeError("bubblewrap (bwrap) is not installed: install it, or set "
                                    "c.CandidateSpawner.sandbox = False on a machine where "
                                    "candidates may see each other's work")
-            self.shell_cmd = [*bwrap_argv(self.home_dir, self.hidden, bwrap), "/bin/sh", "-c"]
+            self.shell_cmd = [*bwrap_argv(self.home_dir, self.hidden, bwrap,
+                                          keep=python_paths_in_tmp()), "/bin/sh", "-c"]
         return await super().start()
