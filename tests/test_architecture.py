@@ -182,3 +182,22 @@ def test_public_api_is_pinned(package):
 @pytest.mark.parametrize("old,new", sorted(ALIASES.items()))
 def test_old_import_paths_alias_the_new_modules(old, new):
     assert importlib.import_module(f"proctor.{old}") is importlib.import_module(f"proctor.{new}")
+
+
+@pytest.mark.parametrize("old,new", sorted(ALIASES.items()))
+def test_an_old_path_module_object_forwards_to_the_new_module(old, new):
+    """A thread importing an old path while another runs it gets the shim's own module
+    object (grade --jobs 2: "cannot import name 'as_array' from 'proctor.testing'"): that
+    object must answer like the new module."""
+    import importlib.util
+    import sys
+
+    target = importlib.import_module(f"proctor.{new}")
+    spec = importlib.util.spec_from_file_location(f"_shim_copy_{old}", SRC / f"{old}.py")
+    shim = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(shim)
+        public = [n for n in dir(target) if not n.startswith("_")]
+        assert public and all(getattr(shim, n) is getattr(target, n) for n in public)
+    finally:
+        sys.modules.pop(f"_shim_copy_{old}", None)
