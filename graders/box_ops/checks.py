@@ -4,7 +4,7 @@ and latency budgets.  Cases run smallest first; a failure names the smallest inp
 import numpy as np
 
 from proctor.checks import check
-from proctor.testing import as_array, assert_close, assert_equal, smallest_failure
+from proctor.checks.asserts import as_array, assert_close, assert_equal, smallest_failure
 
 
 def random_boxes(rng, n, spread=100.0, max_wh=30.0):

@@ -3,7 +3,7 @@
 import numpy as np
 
 from proctor.checks import check
-from proctor.testing import as_array, assert_equal, smallest_failure
+from proctor.checks.asserts import as_array, assert_equal, smallest_failure
 
 
 def random_mask(rng, h, w, density):

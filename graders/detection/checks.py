@@ -7,8 +7,8 @@ from collections import deque
 import numpy as np
 
 from proctor.checks import Outcome, check
-from proctor.cocoeval import as_detections, evaluate
-from proctor.datasets import DETECTION_CLASS_NAMES, detection
+from proctor.kit.cocoeval import as_detections, evaluate
+from proctor.kit.datasets import DETECTION_CLASS_NAMES, detection
 
 NUM_CLASSES = len(DETECTION_CLASS_NAMES)
 HIDDEN_IMAGES = 400

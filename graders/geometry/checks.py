@@ -12,8 +12,8 @@ homography scenes are where an un-normalised DLT shows.
 import numpy as np
 
 from proctor.checks import Outcome, check
-from proctor.scenes import homography_scene, triangulation_scene
-from proctor.testing import as_array
+from proctor.checks.asserts import as_array
+from proctor.kit.scenes import homography_scene, triangulation_scene
 
 THRESHOLD_PX = 3.0
 EXACT_REL_MAX = 1e-6  # noise-free triangulation: max error / scene scale

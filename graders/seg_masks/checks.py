@@ -13,8 +13,8 @@ import numpy as np
 from pycocotools import mask as coco_mask
 
 from proctor.checks import check
-from proctor.datasets import shape_mask, shape_mask_local
-from proctor.testing import as_array, smallest_failure
+from proctor.checks.asserts import as_array, smallest_failure
+from proctor.kit.datasets import shape_mask, shape_mask_local
 
 # ------------------------------------------------------------------------ pycocotools truth
 

@@ -20,9 +20,9 @@ crossings >= 0.11 IDF1 (reference_solutions/tracking/NOTES.md, "Calibration").
 import numpy as np
 
 from proctor.checks import Outcome, check
-from proctor.scenes import tracking_sequence
-from proctor.testing import as_array
-from proctor.trackmetrics import TrackerOutputError, evaluate_tracker, ideal_ids, summarize
+from proctor.checks.asserts import as_array
+from proctor.kit.scenes import tracking_sequence
+from proctor.kit.trackmetrics import TrackerOutputError, evaluate_tracker, ideal_ids, summarize
 
 N_SEQ = 6  # default sequences (~8 objects, 100 frames) pooled per metric check
 N_CROWDED = 6  # crowded sequences (12 objects) pooled

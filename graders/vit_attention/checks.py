@@ -9,7 +9,7 @@ needs torch: tests/test_vit_attention.py cross-checks the reference with torch i
 import numpy as np
 
 from proctor.checks import check
-from proctor.testing import as_array, assert_close, smallest_failure
+from proctor.checks.asserts import as_array, assert_close, smallest_failure
 
 # ------------------------------------------------------------------------ inputs
 
