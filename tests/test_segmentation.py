@@ -186,6 +186,8 @@ def test_weights_pasted_into_the_notebook_count_towards_the_size_budget(tmp_path
     assert out.status == "fail" and out.measured["code_bytes"] > 2_000_000, out.message
     assert out.measured["artifact_bytes"] == 0
     assert judge(None, [pasted]).status == "fail"
+    nothing = judge(empty, ["def predict(images):\n    raise NotImplementedError"])
+    assert nothing.status == "fail" and "holds no file" in nothing.message
     honest = judge(WEIGHTS.parent, [(SEG / "accepted/reference/solution.py").read_text()])
     assert honest.status == "pass", honest.message
     assert honest.measured["bytes"] == (WEIGHTS.stat().st_size + honest.measured["code_bytes"])

@@ -225,7 +225,8 @@ def predict_latency(ctx):
 @check(points=2, kind="size", budget="artifact_size")
 def artifact_size(ctx):
     """All files under artifacts/segmentation/ and the notebook's code together fit the size
-    budget: weights pasted into a cell (base64, a list literal) are weights too."""
+    budget: weights pasted into a cell (base64, a list literal) are weights too. An empty or
+    missing folder fails: nothing was delivered."""
     budget = ctx.budget("artifact_size")
     folder = ctx.artifact_dir
     files = ([p for p in folder.rglob("*") if p.is_file() and not p.is_symlink()]
@@ -236,6 +237,9 @@ def artifact_size(ctx):
     biggest = sorted(files, key=lambda p: p.stat().st_size, reverse=True)[:3]
     listing = ", ".join(f"{p.relative_to(folder)} {p.stat().st_size:,} B" for p in biggest)
     measured = {"bytes": total, "artifact_bytes": held, "code_bytes": code, "files": len(files)}
+    if not files:  # nothing delivered is not a model within budget
+        return Outcome("fail", "artifacts/segmentation/ holds no file: save the weights there "
+                       f"(the notebook's code is {code:,} bytes)", measured, budget.as_dict())
     text = (f"{total:,} bytes: artifacts/segmentation/ holds {held:,} in {len(files)} files "
             f"(largest: {listing or 'none'}) and the notebook's code {code:,}; budget "
             f"{budget.max:,.0f} bytes")
