@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
 from proctor.library.spec import ExerciseDir, Library
+from proctor.nbio import nbformat
+
+new_code_cell = nbformat.v4.new_code_cell
+new_markdown_cell = nbformat.v4.new_markdown_cell
+new_notebook = nbformat.v4.new_notebook
 
 #: What ipykernel reports, so that JupyterLab does not rewrite the metadata when the
 #: kernel starts (and show the notebook as modified before the candidate typed a key).

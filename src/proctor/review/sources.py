@@ -67,7 +67,7 @@ def given_code(ex: ExerciseDir) -> list[str]:
 
     given = [ex.starter]
     try:
-        import nbformat
+        from proctor.nbio import nbformat
 
         nb = nbformat.reads(nbgen.render(ex), as_version=4)
         given += [c.source for c in nb.cells if c.cell_type == "code"]

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import nbformat
 from IPython.core.inputtransformer2 import TransformerManager
+
+from proctor.nbio import nbformat
 
 MAX_NOTEBOOK_BYTES = 20 << 20
 MAX_CELLS = 2000

@@ -235,7 +235,7 @@ def _check_exercises(bundle: Path, library: Library, kept: set[str], res: Packed
 
 
 def _parse(text: str):
-    import nbformat
+    from proctor.nbio import nbformat
 
     return nbformat.reads(text, as_version=4)
 
