@@ -486,6 +486,19 @@ def test_wrong_result_during_timing_fails_with_a_reason() -> None:
         _measure(cand, ref, budget=1.0)
 
 
+def test_a_wrong_answer_in_the_last_block_still_fails() -> None:
+    """Outputs are checked one block behind the runs (proctor.measure.inputs): the verdict
+    waits for the last block's check, so a candidate wrong only at the very end fails."""
+    cand, ref = _fake(0.6)
+    assert _measure(cand, ref, budget=1.0).status == "pass"
+    last = cand.runs                                   # deterministic: no noise
+    cand, ref = _fake(0.6)
+    wrong_last = _FakeWorker(lambda i: 0.6e-3, result=lambda x: float(np.sum(x)) + (
+        1.0 if wrong_last.runs == last else 0.0))
+    with pytest.raises(AssertionError, match="fast wrong answer is not fast"):
+        _measure(wrong_last, ref, budget=1.0)
+
+
 def test_repeated_inputs_are_refused() -> None:
     with pytest.raises(RuntimeError, match="fresh input"):
         _measure(*_fake(1.0), budget=1.0, make=lambda rng: (np.zeros(4),))

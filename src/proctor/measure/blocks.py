@@ -17,15 +17,15 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from proctor.measure.compare import check_outputs, fingerprint
+from proctor.measure.compare import check_outputs
 from proctor.measure.cpuclock import CpuClock
+from proctor.measure.inputs import Inputs
 from proctor.measure.pinning import on_core, stray_threads
 from proctor.measure.stats import Plan
 from proctor.worker import memwindow
 from proctor.worker.client import MAX_REPLY, CandidateError, WorkerClient, WorkerError
 
 POLL_S = 0.1   # how often a waiting grader looks at the candidate's CPU time
-REDRAWS = 10   # draws of make_args for one fresh input
 
 
 class Stopped(Exception):
@@ -94,16 +94,6 @@ class _Side:
         return self.client.dead_reason
 
 
-def _array_bytes(value: Any) -> int:
-    if isinstance(value, np.ndarray):
-        return value.nbytes
-    if isinstance(value, (list, tuple)):
-        return sum(_array_bytes(v) for v in value)
-    if isinstance(value, dict):
-        return sum(_array_bytes(v) for v in value.values())
-    return 0
-
-
 class Blocks:
     """Runs the blocks of one latency check on a candidate and a reference worker.
 
@@ -138,13 +128,11 @@ class Blocks:
         self.candidate, self.reference = candidate, reference
         self.staging = "memory" if mem else "pipe"
         self.function = function
-        self.make_args, self.rng = make_args, rng
+        self.inputs = Inputs(function, make_args, rng)
         self.compare = compare
         self.limit, self.call_timeout, self.plan = limit, call_timeout, plan
         self.clocks, self.core = clocks, core
         self.serial = 0
-        self.seen_inputs: set[bytes] = set()
-        self.bytes_per_call = 0                  # of the arrays in the last fresh input
         self.ref_per_call: list[float] = []      # the reference's cost per call, per block
         self.stage_share: list[float] = []
         self.staging_cpu = 0.0
@@ -155,9 +143,23 @@ class Blocks:
             c.request({"op": "timing", "on": True}, call_timeout)
         self.last = self._cpu_now()
 
+    @property
+    def bytes_per_call(self) -> int:
+        """Bytes of the arrays in the last fresh input."""
+        return self.inputs.bytes_per_call
+
+    def ahead(self, k: int) -> None:
+        """From now on, blocks of k calls, the grader's own work done while workers run."""
+        self.inputs.ahead(k)
+
+    def settle(self) -> None:
+        """Every block's outputs checked (raises what a check raised)."""
+        self.inputs.settle()
+
     def close(self) -> None:
         """Allocators back to normal (memory budgets must see what a function allocates);
         a worker stopped meanwhile is restarted, with normal allocators, when next used."""
+        self.inputs.close()
         for c in (self.candidate, self.reference):
             if c.dead_reason is None:
                 try:
@@ -170,13 +172,15 @@ class Blocks:
         call alternates CR / RC across blocks); each half is staged right before it runs,
         so that every run finds its inputs as recently written as any other run does."""
         self.serial += 1
-        halves = [self._fresh_calls(k - k // 2)] + ([self._fresh_calls(k // 2)] if k > 1 else [])
+        halves = self.inputs.block(k)
         keys = [f"b{self.serial}h{i}" for i in range(len(halves))]
         self.staging_cpu = 0.0
         wall, outs = self._run_abba(keys, halves)
         now = self._cpu_now()
         self.stray.update(stray_threads(self.candidate, self.core))
-        check_outputs(self.function, self.serial, outs["c"], outs["r"], self.compare)
+        serial = self.serial
+        self.inputs.check(lambda: check_outputs(self.function, serial, outs["c"], outs["r"],
+                                                self.compare))
         if self.clocks is None:
             t = dict(wall)
         else:
@@ -212,27 +216,6 @@ class Blocks:
         if self.clocks is None:
             return {"c": 0.0, "r": 0.0}
         return {"c": self.clocks[0].read(), "r": self.clocks[1].read()}
-
-    def _fresh_calls(self, k: int) -> list:
-        """k inputs never timed before.  An input drawn before is drawn again (a check that
-        moves a few scenes around has millions of inputs, and a measurement hundreds:
-        repeats happen); ``REDRAWS`` repeats in a row is a grader that ignores the rng."""
-        calls = []
-        for _ in range(k):
-            for _ in range(REDRAWS):
-                args = list(self.make_args(self.rng))
-                digest = fingerprint(args)
-                if digest not in self.seen_inputs:
-                    break
-            else:
-                raise RuntimeError(
-                    f"make_args for {self.function} returned an input it had returned "
-                    f"before, {REDRAWS} times in a row; every timed call needs a fresh input "
-                    "(draw it from the rng)")
-            self.seen_inputs.add(digest)
-            self.bytes_per_call = _array_bytes(args)
-            calls.append([args, {}])
-        return calls
 
     def _run_abba(self, keys: list[str],
                   halves: list[list]) -> tuple[dict[str, float], dict[str, list]]:

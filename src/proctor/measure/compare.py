@@ -7,8 +7,8 @@ input never seen before (memoisation must never pay).
 
 from __future__ import annotations
 
-import hashlib
 import math
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -93,24 +93,30 @@ def check_outputs(function: str, block: int, got: list, want: list,
 
 
 def fingerprint(value: Any) -> bytes:
-    """A digest of plain input data (to refuse make_args that repeat an input)."""
-    h = hashlib.blake2b(digest_size=16)
+    """A digest of plain input data, to refuse make_args that repeat an input.
+
+    CRC-32, not a cryptographic hash: the data are the grader's own, and a collision only
+    makes the grader draw one more input (a repeat always gives the same digest), while
+    hashing is on every timed call's path (blake2b took 0.56 ms for patchify's 393 KB
+    input, CRC-32 0.14 ms)."""
+    crc = 0
 
     def feed(v: Any) -> None:
+        nonlocal crc
         if isinstance(v, np.ndarray):
-            h.update(f"a{v.dtype.str}{v.shape}".encode())
-            h.update(np.ascontiguousarray(v).view(np.uint8).reshape(-1).data)
+            crc = zlib.crc32(f"a{v.dtype.str}{v.shape}".encode(), crc)
+            crc = zlib.crc32(np.ascontiguousarray(v).view(np.uint8).reshape(-1).data, crc)
         elif isinstance(v, (list, tuple)):
-            h.update(f"l{len(v)}".encode())
+            crc = zlib.crc32(f"l{len(v)}".encode(), crc)
             for x in v:
                 feed(x)
         elif isinstance(v, dict):
-            h.update(f"d{len(v)}".encode())
+            crc = zlib.crc32(f"d{len(v)}".encode(), crc)
             for k in sorted(v, key=str):
                 feed(str(k))
                 feed(v[k])
         else:
-            h.update(f"{type(v).__name__}:{v!r};".encode())
+            crc = zlib.crc32(f"{type(v).__name__}:{v!r};".encode(), crc)
 
     feed(value)
-    return h.digest()
+    return crc.to_bytes(4, "big")

@@ -115,6 +115,7 @@ def _measure(candidate: WorkerClient, reference: WorkerClient, function: str,
                         clocks=clocks, core=core)
         try:
             _warm_up(blocks, tally, plan)
+            blocks.ahead(tally.k)    # the grader's own work from now on overlaps the runs
             status, early, cap = _attempt(blocks, tally, limit, plan, far_blocks, clocks,
                                           0.0, started)
             if status == "inconclusive" and plan.retry_factor > 1:
@@ -126,7 +127,9 @@ def _measure(candidate: WorkerClient, reference: WorkerClient, function: str,
                                  max_wall_s=plan.max_wall_s * plan.retry_factor)
                 status, early, cap = _attempt(blocks, tally, limit, bigger, far_blocks, clocks,
                                               blocks.spent, time.monotonic())
+            blocks.settle()          # every block's outputs checked before a verdict
         except Stopped as stop:
+            blocks.settle()          # a wrong answer before it is what is reported
             return Outcome("fail", str(stop), {
                 "ratio": None, "interval": None, "blocks": len(tally.ratios),
                 "calls_per_block": tally.k, "clock": clock_name, "early": "ceiling",
