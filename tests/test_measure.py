@@ -273,6 +273,20 @@ def test_a_decided_but_imprecise_ratio_is_measured_on() -> None:
     assert hi - lo <= Plan().precision * statistics.median(tally.ratios)
 
 
+def test_an_imprecise_ratio_far_clear_of_the_budget_is_not_measured_on() -> None:
+    """Precision is bought only where a reader compares the ratio with the budget: an
+    interval clear of it by ``precise_near`` (2x) either way ends at the first decision."""
+    for noisy, limit in (([0.20, 0.40] * 4 + [0.3] * 40, 1.0),
+                         ([2.6, 5.0] * 4 + [3.5] * 40, 1.0)):
+        (status, _, _), tally = _attempt_on(noisy, limit=limit)
+        assert len(tally.ratios) == Plan().min_blocks
+        lo, hi = widened_interval(tally.ratios, Plan())
+        assert hi - lo > Plan().precision * statistics.median(tally.ratios)
+    near = [0.30, 0.55] * 4 + [0.4] * 40                 # reaches within 2x of the budget
+    (status, _, _), tally = _attempt_on(near)
+    assert status == "pass" and len(tally.ratios) > Plan().min_blocks
+
+
 def test_a_precise_ratio_stops_at_the_first_decision() -> None:
     (status, _, _), tally = _attempt_on([0.5] * 40)
     assert status == "pass" and len(tally.ratios) == Plan().min_blocks
@@ -792,9 +806,11 @@ def test_a_far_shortcut_gives_way_to_contrary_evidence() -> None:
     assert (slow.status, slow.measured["early"]) == ("fail", "far")
 
 
-@pytest.mark.parametrize("ratio,noise,budget", [(1.0, 0.4, 3.0), (0.6, 0.3, 1.0),
-                                                (2.0, 0.3, 1.0), (0.1, 0.05, 3.0)])
-def test_decide_only_gives_the_same_verdict_from_fewer_blocks(ratio, noise, budget) -> None:
+@pytest.mark.parametrize("ratio,noise,budget,measured_on", [
+    (1.4, 0.4, 3.0, True), (1.0, 0.4, 3.0, False), (0.6, 0.3, 1.0, False),
+    (2.0, 0.3, 1.0, False), (0.1, 0.05, 3.0, False)])
+def test_decide_only_gives_the_same_verdict_from_fewer_blocks(ratio, noise, budget,
+                                                              measured_on) -> None:
     """calibrate --decide-only (Plan(precision=inf)) stops at the look that decides; the
     full measurement goes on only to narrow the reported ratio, never to change the
     verdict (and a "far" shortcut still waits for its confirming blocks)."""
@@ -807,7 +823,7 @@ def test_decide_only_gives_the_same_verdict_from_fewer_blocks(ratio, noise, budg
     assert decide_only().precision == math.inf
     assert quick.status == full.status, (quick.message, full.message)
     assert quick.measured["blocks"] <= full.measured["blocks"]
-    if noise >= 0.4:   # this one is measured on for precision: decided at min_blocks
+    if measured_on:    # within 2x of the budget, imprecise: decided at min_blocks
         assert quick.measured["blocks"] == Plan().min_blocks < full.measured["blocks"]
     if quick.measured.get("early") == "far":
         assert quick.measured["blocks"] >= 2 * Plan().far_blocks

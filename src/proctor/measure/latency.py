@@ -233,10 +233,10 @@ def _attempt(blocks: Blocks, tally: Tally, limit: float, plan: Plan, far_blocks:
 
     The verdict is the first look's that decides.  The ratio is reported from more blocks
     when that look's interval is wider than ``plan.precision`` of the ratio (a noisy
-    episode): measuring goes on, for at most ``precision_cpu_s`` more CPU seconds, while
-    every look decides the same way (``far_precision_cpu_s`` after a "far" verdict: a
-    hopeless candidate's ratio need not be precise); a look that does not ends it, and
-    the report is the last look that did (its ratio, interval and message).  A "far"
+    episode) and reaches within ``plan.precise_near`` of the budget: measuring goes on,
+    for at most ``precision_cpu_s`` more CPU seconds (``far_precision_cpu_s`` after a
+    "far" verdict), while every look decides the same way; a look that does not ends it,
+    and the report is the last look that did (its ratio, interval and message).  A "far"
     verdict is a shortcut: it stands once ``far_blocks`` more blocks agree, and gives way
     to the ordinary rule as soon as a look does not (a spike of load, not the code)."""
     decided: tuple[str, str] | None = None
@@ -257,7 +257,8 @@ def _attempt(blocks: Blocks, tally: Tally, limit: float, plan: Plan, far_blocks:
                 budget = plan.far_precision_cpu_s if shortcut else plan.precision_cpu_s
             decided, kept = (status, early), len(tally.cands)
             confirmed = not shortcut or len(tally.ratios) - first >= far_blocks
-            if ((confirmed and _precise(tally.ratios, plan)) or blocks.spent - since > budget
+            if ((confirmed and _precise(tally.ratios, plan, limit))
+                    or blocks.spent - since > budget
                     or _cap_reached(blocks, tally, b, plan, spent0, wall0, clocks is not None)):
                 return status, early, ""
             continue
@@ -267,10 +268,15 @@ def _attempt(blocks: Blocks, tally: Tally, limit: float, plan: Plan, far_blocks:
             return status or "inconclusive", early, cap
 
 
-def _precise(ratios: list[float], plan: Plan) -> bool:
+def _precise(ratios: list[float], plan: Plan, limit: float) -> bool:
     """Whether the interval (or, before ``min_blocks``, the blocks' range) is narrower than
-    ``plan.precision`` of the ratio."""
+    ``plan.precision`` of the ratio, or clear of the budget by ``plan.precise_near`` either
+    way: a ratio a reader compares with the budget need not be narrower than that (1.0x,
+    0.9-1.2, against 3x says all there is), and measuring on for it was most of a strong
+    submission's grading time."""
     lo, hi = widened_interval(ratios, plan)
+    if hi * plan.precise_near <= limit or lo >= limit * plan.precise_near:
+        return True
     return hi - lo <= plan.precision * statistics.median(ratios)
 
 
