@@ -6,6 +6,7 @@ import hashlib
 
 import numpy as np
 
+from proctor.kit.cocoeval import evaluate, recall50
 from proctor.kit.datasets import detection
 from proctor.kit.scenes import tracking_sequence
 from proctor.kit.shapes import shape_mask, shape_mask_local
@@ -63,3 +64,43 @@ def test_detection_scenes_unchanged():
     boxes = np.concatenate([t["boxes"] for t in targets])
     assert hashlib.sha256(images.tobytes()).hexdigest()[:16] == DETECTION_24_11
     assert hashlib.sha256(boxes.tobytes()).hexdigest()[:16] == DETECTION_24_11_BOXES
+
+
+def _random_case(rng: np.random.Generator, n_images: int, n_classes: int):
+    """Ground truth and predictions with the hard parts of COCO matching: boxes near
+    their objects (IoU around 0.5), duplicates, tied scores, more than 100 detections,
+    out-of-range labels, empty images, degenerate and huge boxes."""
+    preds, targets = [], []
+    for _ in range(n_images):
+        g = int(rng.choice([0, 1, 3, 8]))
+        xy = rng.uniform(0, 80, (g, 2))
+        wh = rng.choice([0.0, 1.0, 6.0, 20.0, 1e6], (g, 2), p=[0.05, 0.1, 0.35, 0.45, 0.05])
+        gb = np.concatenate([xy, xy + wh], 1)
+        gl = rng.integers(0, n_classes + (rng.random() < 0.1), g)
+        d = int(rng.choice([0, 2, 10, 130]))
+        src = gb[rng.integers(0, max(g, 1), d)] if g else rng.uniform(0, 80, (d, 4))
+        pb = src + rng.normal(0, rng.choice([0.5, 3.0]), (d, 4))
+        pb[:, 2:] = np.maximum(pb[:, 2:], pb[:, :2])
+        if d and rng.random() < 0.3:
+            pb[rng.integers(0, d)] = gb[0] if g else pb[0]  # exact copies
+        scores = rng.choice([0.5, 0.7, 0.9], d) if rng.random() < 0.4 else rng.random(d)
+        labels = (gl[rng.integers(0, g, d)] if g and rng.random() < 0.8
+                  else rng.integers(0, n_classes + 1, d))
+        preds.append({"boxes": pb, "scores": scores, "labels": labels})
+        targets.append({"boxes": gb, "labels": gl})
+    return preds, targets
+
+
+def test_recall50_equals_pycocotools_ar50():
+    rng = np.random.default_rng(7)
+    for case in range(300):
+        preds, targets = _random_case(rng, int(rng.integers(1, 9)), 3)
+        want, got = evaluate(preds, targets, 3)["AR50"], recall50(preds, targets, 3)
+        assert (np.isnan(want) and np.isnan(got)) or got == want, (case, got, want)
+    # the detection exercise's own scenes, with a model's kind of mistakes
+    images, targets = detection(16, 3)
+    preds = [{"boxes": t["boxes"] + rng.normal(0, 2.0, t["boxes"].shape),
+              "scores": rng.random(len(t["boxes"])),
+              "labels": (t["labels"] + (rng.random(len(t["labels"])) < 0.2)) % 3}
+             for t in targets]
+    assert recall50(preds, targets, 3) == evaluate(preds, targets, 3)["AR50"]
