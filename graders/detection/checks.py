@@ -7,7 +7,7 @@ from collections import deque
 import numpy as np
 
 from proctor.checks import Outcome, check
-from proctor.kit.cocoeval import as_detections, evaluate
+from proctor.kit.cocoeval import as_detections, evaluate, recall50
 from proctor.kit.datasets import DETECTION_CLASS_NAMES, detection
 
 NUM_CLASSES = len(DETECTION_CLASS_NAMES)
@@ -143,9 +143,9 @@ def predict_latency(ctx):
     def compare(got, _want):
         targets = pending.popleft()
         preds = as_detections(got, len(targets), NUM_CLASSES, "timed predict(batch of 8)")
-        r = evaluate(preds, targets, NUM_CLASSES)
-        assert r["AR50"] >= TIMED_RECALL_MIN, (
-            f"timed call found {r['AR50']:.0%} of its batch's objects at IoU 0.5 (sanity "
+        recall = recall50(preds, targets, NUM_CLASSES)  # evaluate's AR50, without its overhead
+        assert recall >= TIMED_RECALL_MIN, (
+            f"timed call found {recall:.0%} of its batch's objects at IoU 0.5 (sanity "
             f"bar {TIMED_RECALL_MIN:.0%})")
 
     return ctx.latency("predict", make, budget="predict_latency", compare=compare)
