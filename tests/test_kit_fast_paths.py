@@ -104,3 +104,16 @@ def test_recall50_equals_pycocotools_ar50():
               "labels": (t["labels"] + (rng.random(len(t["labels"])) < 0.2)) % 3}
              for t in targets]
     assert recall50(preds, targets, 3) == evaluate(preds, targets, 3)["AR50"]
+
+
+def test_fix_boxes_is_fix_box_per_row():
+    """tracking_scene's vectorised box repair, on rows that need it (the golden digests of
+    tests/test_tracking_scene_golden.py pin the whole sequences)."""
+    from proctor.kit.tracking_scene import _fix_box, _fix_boxes
+
+    rng = np.random.default_rng(3)
+    boxes = rng.uniform(-20, 680, (400, 4))
+    boxes[::3, 2] = boxes[::3, 0] + rng.uniform(-3, 3, len(boxes[::3]))  # narrow, inverted
+    boxes[::4, 3] = boxes[::4, 1] + rng.uniform(-3, 3, len(boxes[::4]))
+    want = np.array([_fix_box(b, 640.0, 480.0) for b in boxes])
+    assert np.array_equal(_fix_boxes(boxes, 640.0, 480.0), want)
