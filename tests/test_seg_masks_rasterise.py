@@ -1,6 +1,7 @@
-"""seg_masks' grader rasterises each shape in its bounding square only: the masks must be
-those of the whole-image rule (proctor.kit.shapes), pixel for pixel, for every generator
-the checks use (shapes leaving the image, tiny radii, one-row and one-column images)."""
+"""seg_masks' grader fast paths. It rasterises each shape in its bounding square only: the
+masks must be those of the whole-image rule (proctor.kit.shapes), pixel for pixel, for
+every generator the checks use (shapes leaving the image, tiny radii, one-row and
+one-column images); and it type-checks plain int counts at C speed, by the same rules."""
 
 from __future__ import annotations
 
@@ -49,3 +50,16 @@ def test_windowed_rasterise_equals_the_whole_image_rule(g, h, w):
         jittered["cx"] = np.maximum(jittered["cx"] + rng.normal(0, 0.5, 64) * w, -0.9 * w)
         for params in (p, jittered):
             assert np.array_equal(g["_rasterise"](params, h, w), _whole_image(params, h, w))
+
+
+def test_returned_counts_fast_path_keeps_the_rules(g):
+    """Plain int lists take a C-speed type check (the timed outputs hold ~10^5 counts);
+    bools, floats and numpy ints are judged as before."""
+    counts = np.random.default_rng(0).integers(1, 50, 1000).tolist()
+    got = g["_returned_counts"]({"size": [4, 250], "counts": counts}, (4, 250), "f")
+    assert got == counts and got is not counts
+    mixed = {"size": (1, 2), "counts": (np.int64(3), 4)}
+    assert g["_returned_counts"](mixed, (1, 2), "f") == [3, 4]
+    for bad in ([1, True], [1, 2.0]):
+        with pytest.raises(AssertionError, match="must hold ints"):
+            g["_returned_counts"]({"size": [1, 2], "counts": bad}, (1, 2), "f")
