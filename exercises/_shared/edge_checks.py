@@ -7,9 +7,8 @@ byte sizes are read here, with ``stat``.  numpy only (no torch), so the preproce
 below is the numpy twin of ``proctor.baseline.preprocess``, with the constants recorded in
 ``baseline.json`` next to this file.
 
-It is not a package module: each checks.py executes it once from
-``<exercises>/_shared/edge_checks.py`` into a module of its own (``_edge()`` in the public
-checks), writing no bytecode next to it.
+Not a package module: the checks execute it once per process into a module of their own
+(``_edge()``, ``_helpers()``), writing no bytecode; its caches are shared by the three.
 """
 
 from __future__ import annotations
@@ -42,19 +41,45 @@ def num_classes() -> int:
     return int(meta().get("num_classes", 8))
 
 
+@cache
+def _preprocess_lut() -> np.ndarray:
+    """[3, 256] float32 ``(v / 255 - MEAN[c]) / STD[c]`` per byte ``v``, by the same float32
+    operations as the formula: a lookup is bit-identical and ~7x faster on 2,000 images."""
+    p = meta()["preprocess"]
+    v = np.arange(256, dtype=np.uint8).astype(np.float32) / np.float32(255)
+    lut = ((v[None, :] - np.asarray(p["mean"], dtype=np.float32)[:, None])
+           / np.asarray(p["std"], dtype=np.float32)[:, None]).astype(np.float32)
+    lut.setflags(write=False)
+    return lut
+
+
 def preprocess(images: np.ndarray) -> np.ndarray:
     """uint8 NHWC [B, 64, 64, 3] -> float32 NCHW ``(x / 255 - MEAN) / STD`` (numpy)."""
-    p = meta()["preprocess"]
-    mean = np.asarray(p["mean"], dtype=np.float32).reshape(1, 3, 1, 1)
-    std = np.asarray(p["std"], dtype=np.float32).reshape(1, 3, 1, 1)
-    x = np.ascontiguousarray(images.transpose(0, 3, 1, 2)).astype(np.float32) / np.float32(255)
-    return np.ascontiguousarray((x - mean) / std, dtype=np.float32)
+    images = np.asarray(images, dtype=np.uint8)
+    b, h, w, c = images.shape
+    lut, out = _preprocess_lut(), np.empty((b, c, h, w), dtype=np.float32)
+    for k in range(c):
+        out[:, k] = lut[k][images[..., k]]
+    return out
+
+
+@cache
+def _public_full() -> tuple[np.ndarray, np.ndarray]:
+    """The whole public split, read-only: the same for every exercise and submission."""
+    pub = meta()["public"]
+    split = classification(int(pub["n"]), int(pub["seed"]))
+    for a in split:
+        a.setflags(write=False)
+    return split
 
 
 def public_split(n: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The public evaluation split (its first ``n`` images)."""
+    """The public split's first ``n`` images, read-only (a prefix of the cached split)."""
     pub = meta()["public"]
-    return classification(int(n or pub["n"]), int(pub["seed"]))
+    n = int(n or pub["n"])
+    if n > int(pub["n"]):
+        return classification(n, int(pub["seed"]))
+    return tuple(a[:n] for a in _public_full())
 
 
 def hidden_split(ctx, n: int, salt: str = "data") -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,7 @@ from collections import deque
 import numpy as np
 
 from proctor.checks import Outcome, check
-from proctor.kit.cocoeval import as_detections, evaluate
+from proctor.kit.cocoeval import as_detections, evaluate, recall50
 from proctor.kit.datasets import DETECTION_CLASS_NAMES, detection
 
 NUM_CLASSES = len(DETECTION_CLASS_NAMES)
@@ -15,6 +15,13 @@ HIDDEN_IMAGES = 400
 EVAL_BATCH = 50
 LATENCY_BATCH = 8
 TIMED_RECALL_MIN = 0.5  # sanity bar for the outputs of timed calls (8 images each)
+
+
+# The hidden split's COCO evaluation, made once per worker and shared by ap50 and ap (the
+# same predictions on the same images). This module is loaded afresh for each exercise
+# graded, so nothing is shared between submissions; the worker's channel is part of the
+# key, so a restarted worker predicts again.
+_hidden: dict[int, tuple[object, dict]] = {}
 
 
 def _hidden_split(ctx):
@@ -30,9 +37,20 @@ def _predict_all(proxy, images):
     return preds
 
 
-def _ap_outcome(ctx, key, label):
+def _hidden_eval(ctx) -> dict:
+    """COCO metrics of the candidate's predictions on the hidden split (computed once)."""
+    client = ctx.candidate.client
+    cached = _hidden.get(ctx.seed)
+    if cached is not None and cached[0] is client:
+        return cached[1]
     images, targets = _hidden_split(ctx)
     r = evaluate(_predict_all(ctx.candidate, images), targets, NUM_CLASSES)
+    _hidden[ctx.seed] = (client, r)
+    return r
+
+
+def _ap_outcome(ctx, key, label):
+    r = _hidden_eval(ctx)
     budget = ctx.budget(key)
     per = ", ".join(f"{n} {ap:.3f}" for n, ap in
                     zip(DETECTION_CLASS_NAMES, r["per_class_AP50"], strict=True))
@@ -125,9 +143,9 @@ def predict_latency(ctx):
     def compare(got, _want):
         targets = pending.popleft()
         preds = as_detections(got, len(targets), NUM_CLASSES, "timed predict(batch of 8)")
-        r = evaluate(preds, targets, NUM_CLASSES)
-        assert r["AR50"] >= TIMED_RECALL_MIN, (
-            f"timed call found {r['AR50']:.0%} of its batch's objects at IoU 0.5 (sanity "
+        recall = recall50(preds, targets, NUM_CLASSES)  # evaluate's AR50, without its overhead
+        assert recall >= TIMED_RECALL_MIN, (
+            f"timed call found {recall:.0%} of its batch's objects at IoU 0.5 (sanity "
             f"bar {TIMED_RECALL_MIN:.0%})")
 
     return ctx.latency("predict", make, budget="predict_latency", compare=compare)

@@ -33,7 +33,7 @@ import numpy as np
 
 MAX_DETS = 100
 
-__all__ = ["evaluate", "as_detections", "MAX_DETS"]
+__all__ = ["evaluate", "recall50", "as_detections", "MAX_DETS"]
 
 
 def _boxes(value: Any, what: str) -> np.ndarray:
@@ -158,6 +158,73 @@ def evaluate(predictions: Sequence[Mapping[str, Any]], targets: Sequence[Mapping
                 "AP75": max(stats[2], 0.0), "AR100": max(stats[8], 0.0), "AR50": rec50,
                 "per_class_AP50": per_class})
     return out
+
+
+def _bb_iou(d: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """pycocotools' ``bbIou`` (maskApi.c) on xywh boxes, the same float64 operations in
+    the same order: [D, G] IoU, 0 where the boxes do not overlap."""
+    w = (np.minimum((d[:, 2] + d[:, 0])[:, None], (g[:, 2] + g[:, 0])[None, :])
+         - np.maximum(d[:, 0][:, None], g[:, 0][None, :]))
+    h = (np.minimum((d[:, 3] + d[:, 1])[:, None], (g[:, 3] + g[:, 1])[None, :])
+         - np.maximum(d[:, 1][:, None], g[:, 1][None, :]))
+    inter = w * h
+    union = (d[:, 2] * d[:, 3])[:, None] + (g[:, 2] * g[:, 3])[None, :] - inter
+    ok = (w > 0) & (h > 0)
+    return np.divide(inter, union, out=np.zeros_like(inter), where=ok)
+
+
+def recall50(predictions: Sequence[Mapping[str, Any]], targets: Sequence[Mapping[str, Any]],
+             num_classes: int) -> float:
+    """:func:`evaluate`'s ``AR50`` without pycocotools' per-call overhead (~20x faster on
+    a batch of 8 images; the timed calls of a latency check are checked one by one).
+
+    pycocotools' rules, step for step: each image's 100 highest scores (stable sort),
+    then per image and class a greedy match in score order to the not yet matched ground
+    truth of highest IoU >= 0.5 (the later one on ties), ground truth with area outside
+    [0, 1e10] ignored; recall per class with ground truth, averaged. ``nan`` when there
+    is no ground truth. tests/test_kit_fast_paths.py holds it to ``evaluate``.
+    """
+    if len(predictions) != len(targets):
+        raise ValueError(f"{len(predictions)} predictions for {len(targets)} images")
+    matched, counted = np.zeros(num_classes), np.zeros(num_classes)
+    any_gt = False
+    for i, (p, t) in enumerate(zip(predictions, targets, strict=True)):
+        gb = np.asarray(_xywh(_boxes(t["boxes"], f"target {i}")), dtype=np.float64)
+        gl = _vector(t["labels"], len(gb), f"target {i} labels", np.int64)
+        pb = _boxes(p["boxes"], f"prediction {i}")
+        ps = _vector(p["scores"], len(pb), f"prediction {i} scores", np.float64)
+        pl = _vector(p["labels"], len(pb), f"prediction {i} labels", np.int64)
+        keep = np.argsort(-ps, kind="stable")[:MAX_DETS]
+        db, dl = np.asarray(_xywh(pb[keep]), dtype=np.float64).reshape(-1, 4), pl[keep]
+        any_gt = any_gt or len(gb) > 0
+        for k in range(num_classes):
+            g, d = gb[gl == k].reshape(-1, 4), db[dl == k].reshape(-1, 4)
+            area = g[:, 2] * g[:, 3]
+            ignore = (area < 0) | (area > 1e10)
+            order = np.argsort(ignore, kind="stable")  # ignored ground truth last
+            g, ignore = g[order], ignore[order]
+            counted[k] += int((~ignore).sum())
+            if len(g) == 0 or len(d) == 0:
+                continue
+            ious = _bb_iou(d, g)
+            taken = np.zeros(len(g), dtype=bool)
+            for row in ious:
+                best, m = 0.5, -1
+                for j in range(len(g)):
+                    if taken[j]:
+                        continue
+                    if m > -1 and not ignore[m] and ignore[j]:
+                        break
+                    if row[j] < best:
+                        continue
+                    best, m = row[j], j
+                if m > -1:
+                    taken[m] = True
+                    matched[k] += not ignore[m]
+    if not any_gt:
+        return float("nan")
+    has = counted > 0
+    return float((matched[has] / counted[has]).mean()) if has.any() else 0.0
 
 
 def as_detections(value: Any, n_images: int, num_classes: int,

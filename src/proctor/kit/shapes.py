@@ -9,6 +9,8 @@ construction).  Shape kinds index :data:`proctor.kit.datasets.CLASS_NAMES`.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 _SQRT3_2 = float(np.sqrt(3.0) / 2.0)
@@ -64,10 +66,23 @@ def shape_mask(
     ``(cx, cy)`` and divided by ``radius`` before testing
     :func:`shape_mask_local`.  This is the exact rule used when drawing, so
     tests can re-render an object's mask and check its box is tight.
+
+    Only the pixels of the square ``[cx - radius, cx + radius]`` (plus one) are
+    tested: every shape fits in the unit disk, and the same arithmetic on the same
+    pixel centres gives the same mask as testing the whole image (detection scenes
+    draw thousands of shapes; most of a 96x96 image is far from any of them).
     """
-    ys = np.arange(height, dtype=np.float64)[:, None] + 0.5 - cy
-    xs = np.arange(width, dtype=np.float64)[None, :] + 0.5 - cx
+    mask = np.zeros((height, width), dtype=bool)
+    x0, y0, x1, y1 = 0, 0, width, height
+    if radius > 0 and math.isfinite(cx + cy + radius):
+        x0, x1 = max(math.floor(cx - radius) - 1, 0), min(math.ceil(cx + radius) + 2, width)
+        y0, y1 = max(math.floor(cy - radius) - 1, 0), min(math.ceil(cy + radius) + 2, height)
+        if x0 >= x1 or y0 >= y1:
+            return mask
+    ys = np.arange(y0, y1, dtype=np.float64)[:, None] + 0.5 - cy
+    xs = np.arange(x0, x1, dtype=np.float64)[None, :] + 0.5 - cx
     c, s = np.cos(angle), np.sin(angle)
     u = (c * xs + s * ys) / radius
     v = (-s * xs + c * ys) / radius
-    return shape_mask_local(kind, u, v)
+    mask[y0:y1, x0:x1] = shape_mask_local(kind, u, v)
+    return mask

@@ -88,8 +88,10 @@ def tracking_sequence(
         "n_frames": n_frames,
         "seed": seed,
     }
+    alive, boxes = _all_boxes(objects, n_frames, draw.W, draw.H)
     for t in range(n_frames):
-        gt_ids, gt_boxes = _ground_truth(objects, t, draw.W, draw.H)
+        gt_ids = np.flatnonzero(alive[:, t]) + 1
+        gt_boxes = boxes[alive[:, t], t]
         detected = _detected(draw.rng, gt_boxes, miss_rate, occlusion_miss)
         dets, det_gt = _detections(draw, gt_ids, gt_boxes, detected, box_noise, fp_rate)
         out["gt_ids"].append(gt_ids)
@@ -99,20 +101,23 @@ def tracking_sequence(
     return out
 
 
-def _ground_truth(
-    objects: list[dict[str, Any]], t: int, W: float, H: float
+def _all_boxes(
+    objects: list[dict[str, Any]], n_frames: int, W: float, H: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Ids (1-based, int64 [G]) and clipped boxes (float64 [G, 4]) visible at frame t."""
-    ids, boxes = [], []
+    """Which objects are in the ground truth per frame (bool [N, T]) and their clipped
+    boxes (float64 [N, T, 4]; ids are row + 1). The box arithmetic of one frame, done for
+    every frame at once: the same values as frame by frame, without a Python loop per
+    object and frame."""
+    alive = np.zeros((len(objects), n_frames), dtype=bool)
+    boxes = np.zeros((len(objects), n_frames, 4))
     for i, obj in enumerate(objects):
         a, b = obj["span"]
-        if a <= t < b:
-            cx, cy = obj["centres"][t]
-            w, h = obj["wh"] * obj["scale"][t]
-            box = np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
-            boxes.append(np.clip(box, [0, 0, 0, 0], [W, H, W, H]))
-            ids.append(i + 1)
-    return np.array(ids, dtype=np.int64), np.array(boxes, dtype=np.float64).reshape(-1, 4)
+        alive[i, a:b] = True
+        cx, cy = obj["centres"][a:b, 0], obj["centres"][a:b, 1]
+        w, h = obj["wh"][0] * obj["scale"][a:b], obj["wh"][1] * obj["scale"][a:b]
+        box = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
+        boxes[i, a:b] = np.clip(box, [0, 0, 0, 0], [W, H, W, H])
+    return alive, boxes
 
 
 def _detected(
@@ -141,14 +146,16 @@ def _detections(
     """One frame's detections, shuffled: noisy boxes of the detected objects, then false
     positives; rows (x1, y1, x2, y2, score) float64 [K, 5] and their object ids int64 [K]."""
     rng, W, H = draw.rng, draw.W, draw.H
-    det_rows, det_ids = [], []
-    for g in np.nonzero(detected)[0]:
-        x1, y1, x2, y2 = gt_boxes[g]
-        w, h = x2 - x1, y2 - y1
-        noisy = gt_boxes[g] + rng.normal(0, box_noise, 4) * np.array([w, h, w, h])
-        score = float(np.clip(rng.normal(0.75, 0.15), 0.2, 1.0))
-        det_rows.append([*_fix_box(noisy, W, H), score])
-        det_ids.append(int(gt_ids[g]))
+    found = np.nonzero(detected)[0]
+    # per object 4 corner-noise normals then a score normal: the draws of
+    # rng.normal(0, box_noise, 4) and rng.normal(0.75, 0.15), object after object
+    z = rng.standard_normal(5 * len(found)).reshape(-1, 5)
+    box = gt_boxes[found]
+    wh = np.concatenate([box[:, 2:] - box[:, :2]] * 2, axis=1)
+    noisy = _fix_boxes(box + (0.0 + box_noise * z[:, :4]) * wh, W, H)
+    score = np.clip(0.75 + 0.15 * z[:, 4], 0.2, 1.0)
+    det_rows = np.concatenate([noisy, score[:, None]], axis=1).tolist()
+    det_ids = gt_ids[found].tolist()
     n_fp = int(rng.poisson(fp_rate * max(len(gt_ids), 1)))
     for _ in range(n_fp):
         wh = draw.wh()
@@ -162,6 +169,17 @@ def _detections(
     det_gt = np.array(det_ids, dtype=np.int64)
     perm = rng.permutation(len(dets))
     return dets[perm], det_gt[perm]
+
+
+def _fix_boxes(boxes: np.ndarray, W: float, H: float) -> np.ndarray:
+    """:func:`_fix_box` of each row of ``boxes`` [K, 4]."""
+    x1, y1, x2, y2 = np.clip(boxes, [0, 0, 0, 0], [W, H, W, H]).T
+    narrow, flat = x2 - x1 < 2, y2 - y1 < 2
+    x1 = np.where(narrow, np.minimum(x1, W - 2), x1)
+    x2 = np.where(narrow, x1 + 2, x2)
+    y1 = np.where(flat, np.minimum(y1, H - 2), y1)
+    y2 = np.where(flat, y1 + 2, y2)
+    return np.stack([x1, y1, x2, y2], axis=1)
 
 
 def _fix_box(box: np.ndarray, W: float, H: float) -> np.ndarray:

@@ -141,12 +141,14 @@ def summarize(
     hyp_ids: Sequence[Sequence[np.ndarray]],
     *,
     max_iou: float = 0.5,
+    metrics: Sequence[str] = METRICS,
 ) -> dict[str, Any]:
     """Score ids already assigned (``hyp_ids[k][t]`` for frame ``t`` of sequence ``k``).
 
     Returns ``{"overall": {metric: value}, "per_sequence": [{metric: value}, ...]}``;
     ``overall`` pools all sequences (motmetrics' "OVERALL" row: counts summed, ratios
-    recomputed). Metric names are motmetrics' (see :data:`METRICS`).
+    recomputed). Metric names are motmetrics' (see :data:`METRICS`); a caller that reads
+    a few asks for those only (fragmentations and mostly-tracked cost most of the time).
     """
     import motmetrics as mm
 
@@ -154,12 +156,13 @@ def summarize(
             for seq, ids in zip(sequences, hyp_ids, strict=True)]
     names = [f"seq{k}" for k in range(len(accs))]
     mh = mm.metrics.create()
-    summary = mh.compute_many(accs, names=names, metrics=METRICS, generate_overall=True)
+    metrics = list(metrics)
+    summary = mh.compute_many(accs, names=names, metrics=metrics, generate_overall=True)
 
     def row(name: str) -> dict[str, float]:
         r = summary.loc[name]
         return {
-            m: (int(r[m]) if m.startswith(("num_", "mostly")) else float(r[m])) for m in METRICS
+            m: (int(r[m]) if m.startswith(("num_", "mostly")) else float(r[m])) for m in metrics
         }
 
     return {"overall": row("OVERALL"), "per_sequence": [row(n) for n in names]}
@@ -170,6 +173,7 @@ def evaluate_tracker(
     sequences: Iterable[dict[str, Any]],
     *,
     max_iou: float = 0.5,
+    metrics: Sequence[str] = METRICS,
 ) -> dict[str, Any]:
     """Run a fresh tracker (``tracker_factory()``) on each sequence and score it.
 
@@ -183,7 +187,7 @@ def evaluate_tracker(
         ids, t = run_tracker(tracker_factory(), seq)
         all_ids.append(ids)
         times.extend(t)
-    out = summarize(seqs, all_ids, max_iou=max_iou)
+    out = summarize(seqs, all_ids, max_iou=max_iou, metrics=metrics)
     ts = np.array(times) if times else np.zeros(1)
     out["update_seconds"] = {
         "mean": float(ts.mean()),
