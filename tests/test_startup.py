@@ -250,6 +250,39 @@ def test_the_next_exercise_starts_while_this_ones_checks_run(tiny_lib, tmp_path,
     assert all(_all_dead(w) for w in made)
 
 
+@TWO_CORES
+def test_the_next_two_exercises_start_while_the_first_ones_checks_run(tiny_lib, tmp_path,
+                                                                       monkeypatch):
+    """A quick exercise's checks are shorter than a torch exercise's start: the two after
+    it start while it is graded (``AHEAD_DEPTH``)."""
+    import shutil
+
+    root = tiny_lib.root
+    for part in ("exercises", "graders", "reference_solutions"):
+        shutil.copytree(root / part / "scale", root / part / "scale2")
+    toml = root / "exercises" / "scale2" / "exercise.toml"
+    toml.write_text(toml.read_text().replace('id = "scale"', 'id = "scale2"'))
+    lib = type(tiny_lib).find(root)
+    made = _record_workers(monkeypatch)
+    calls: list[tuple[str, float, float]] = []
+    real = submission_mod.grade_exercise
+
+    def grade(ex, *a, **kw):
+        t0 = time.monotonic()
+        r = real(ex, *a, **kw)
+        calls.append((ex.id, t0, time.monotonic()))
+        return r
+    monkeypatch.setattr(submission_mod, "grade_exercise", grade)
+    sub = submission_dir(tmp_path / "sub", {**GOOD, "scale2": GOOD["scale"]})
+    report = grade_submission(sub, lib, None, unsafe=True)
+    assert [e.score for e in report.exercises] == [4, 2, 2]
+    assert [(w.ex_id, w.ahead) for w in made] == [("adder", False), ("scale", True),
+                                                  ("scale2", True)]
+    (_, a0, a1), _, _ = calls
+    assert a0 < made[1].made_at < a1 and a0 < made[2].made_at < a1
+    assert all(_all_dead(w) for w in made)
+
+
 def test_no_worker_serves_two_exercises_or_two_submissions(tiny_lib, tmp_path, monkeypatch):
     started: list[tuple[str, str, int]] = []
     real = client_mod.WorkerClient.start

@@ -5,8 +5,9 @@ reference's: a sandbox each, Python, and the notebook's cells with their imports
 0.15 s of CPU, onnx with onnxruntime 1.2 s, torch 1.5-2.5 s). ``Workers`` starts both at
 once, each loading in a thread of its own on a core of its own (``config.start_cpus``),
 and moves them to the timing core when the checks begin (``wait``). ``grade_submission``
-starts the next exercise's workers while the current one's checks run (``ahead``), on
-the cores other than the timing core only, so a latency measurement keeps its core.
+starts the next exercises' workers (``AHEAD_DEPTH``, two) while the current one's checks
+run (``ahead``), on the cores other than the timing core only, so a latency measurement
+keeps its core.
 
 What does not change: every worker is a fresh sandbox for one exercise of one
 submission, used by that exercise's checks only and killed after them, never reused or

@@ -142,20 +142,26 @@ def _prepare(library: Library, ex_id: str, sub, hidden: bool) -> _Job | Exercise
     return _Job(ex, source, reference)
 
 
+AHEAD_DEPTH = 2   # exercises whose workers start while one is graded
+
+
 def _in_turn(jobs: list[_Job | ExerciseResult], unsafe: bool, hidden: bool, seed: int | None,
              progress: Callable[[str], object]) -> list[ExerciseResult]:
     """Grade the exercises in order; once an exercise's workers are ready, the next
-    exercise's start (``startup``: ahead, off the timing core) while its checks run. The
-    first exercise's start before its grading does (while its checks are loaded)."""
+    ``AHEAD_DEPTH`` exercises' start (``startup``: ahead, off the timing core) while its
+    checks run. The first exercise's start before its grading does (while its checks are
+    loaded). Two, not one: a quick numpy exercise's checks (2-3 s) are shorter than an
+    exercise's start with torch and onnxruntime (3-4 s), which then showed as waiting."""
     ahead: dict[int, Workers] = {}
     results: list[ExerciseResult] = []
 
     def start_after(i: int, early: bool = True) -> None:
-        j = next((j for j in range(i + 1, len(jobs)) if isinstance(jobs[j], _Job)
-                  and not isinstance(jobs[j].source, str)), None)
-        if j is not None and j not in ahead and (Workers.can_start_ahead() or not early):
-            job = jobs[j]
-            ahead[j] = Workers(job.ex, job.source, job.reference, unsafe, ahead=early)
+        upcoming = [j for j in range(i + 1, len(jobs)) if isinstance(jobs[j], _Job)
+                    and not isinstance(jobs[j].source, str)][:AHEAD_DEPTH if early else 1]
+        for j in upcoming:
+            if j not in ahead and (Workers.can_start_ahead() or not early):
+                job = jobs[j]
+                ahead[j] = Workers(job.ex, job.source, job.reference, unsafe, ahead=early)
 
     try:
         if overlapping():
