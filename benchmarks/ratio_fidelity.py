@@ -42,11 +42,11 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 from proctor import sandbox  # noqa: E402
-from proctor.checks import context as ctx_module  # noqa: E402
 from proctor.grading import exercise as grading_exercise  # noqa: E402
 from proctor.grading.exercise import Source, grade_exercise  # noqa: E402
 from proctor.grading.submission import reference_source  # noqa: E402
 from proctor.library.spec import ExerciseDir, Library  # noqa: E402
+from proctor.measure import latency as ctx_module  # noqa: E402  (read per call)
 from proctor.verdicts import Outcome  # noqa: E402
 from proctor.worker.config import timing_cpu  # noqa: E402
 
@@ -108,7 +108,7 @@ class Timed:
 
 
 class Recorder:
-    """Stands in for ``latency_ratio`` in proctor.checks.context: records, then measures
+    """Stands in for ``latency_ratio`` in proctor.measure.latency: records, then measures
     (or, when ``measure`` is False, returns a placeholder without measuring)."""
 
     def __init__(self, measure: bool, plan=None) -> None:
