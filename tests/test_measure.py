@@ -273,18 +273,19 @@ def test_a_decided_but_imprecise_ratio_is_measured_on() -> None:
     assert hi - lo <= Plan().precision * statistics.median(tally.ratios)
 
 
-def test_an_imprecise_ratio_far_clear_of_the_budget_is_not_measured_on() -> None:
-    """Precision is bought only where a reader compares the ratio with the budget: an
-    interval clear of it by ``precise_near`` (2x) either way ends at the first decision."""
-    for noisy, limit in (([0.20, 0.40] * 4 + [0.3] * 40, 1.0),
-                         ([2.6, 5.0] * 4 + [3.5] * 40, 1.0)):
-        (status, _, _), tally = _attempt_on(noisy, limit=limit)
-        assert len(tally.ratios) == Plan().min_blocks
-        lo, hi = widened_interval(tally.ratios, Plan())
-        assert hi - lo > Plan().precision * statistics.median(tally.ratios)
-    near = [0.30, 0.55] * 4 + [0.4] * 40                 # reaches within 2x of the budget
-    (status, _, _), tally = _attempt_on(near)
-    assert status == "pass" and len(tally.ratios) > Plan().min_blocks
+def test_an_imprecise_pass_clear_of_the_budget_is_not_measured_on() -> None:
+    """A pass whose upper bound is under the budget by ``precise_near`` (2x) ends at the
+    first decision; a pass nearer the budget, and any fail, are narrowed (how many times
+    too slow must be the work's ratio: benchmarks/ratio_fidelity.py)."""
+    clear = [0.20, 0.40] * 4 + [0.3] * 40
+    (status, _, _), tally = _attempt_on(clear)
+    assert status == "pass" and len(tally.ratios) == Plan().min_blocks
+    lo, hi = widened_interval(tally.ratios, Plan())
+    assert hi - lo > Plan().precision * statistics.median(tally.ratios)
+    for noisy, want in (([0.30, 0.55] * 4 + [0.4] * 40, "pass"),      # within 2x
+                        ([2.6, 5.0] * 4 + [3.5] * 40, "fail")):       # a fail, far off
+        (status, _, _), tally = _attempt_on(noisy)
+        assert status == want and len(tally.ratios) > Plan().min_blocks
 
 
 def test_a_precise_ratio_stops_at_the_first_decision() -> None:

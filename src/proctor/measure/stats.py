@@ -33,7 +33,8 @@ class Plan:
     drift: float = 0.02            # relative allowance for run-to-run drift of the ratio
     precision: float = 0.2         # a decided ratio is measured on until its interval is
     precision_cpu_s: float = 8.0   # ... this narrow (of the ratio), for at most this long,
-    precise_near: float = 2.0      # ... while the interval reaches within this x of budget
+    precise_near: float = 2.0      # ... unless it passes by this factor (upper bound x this
+                                   # <= budget): fails are always narrowed
     far_precision_cpu_s: float = 2.0  # ... or this long after a "far" verdict
     far_factor: float = 3.0        # `far_blocks` blocks in a row beyond budget x / ÷ this
     far_blocks: int = 3            # ... decide at once (twice as many on the wall clock)
