@@ -7,8 +7,9 @@ byte sizes are read here, with ``stat``.  numpy only (no torch), so the preproce
 below is the numpy twin of ``proctor.baseline.preprocess``, with the constants recorded in
 ``baseline.json`` next to this file.
 
-Not a package module: the checks execute it once per process into a module of their own
-(``_edge()``, ``_helpers()``), writing no bytecode; its caches are shared by the three.
+Not a package module: each checks.py executes it once per process into a module of its
+own (``_edge()`` in the public checks), writing no bytecode; its caches are shared by the
+three edge exercises.
 """
 
 from __future__ import annotations
