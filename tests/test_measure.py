@@ -164,9 +164,14 @@ def _fake(ratio: float, noise: float = 0.0, seed: int = 0, **kw):
 
 
 def _measure(cand, ref, budget: float, plan: Plan | None = None, make=None, compare=None):
+    """Fake workers model CPU time only: their wall time is the grader's own microseconds
+    (a GIL hand-over from the helper thread is most of it), so the waiting rule, which
+    reads wall ratios, is off here (tests/test_timing_adversarial.py tests it on real
+    workers)."""
     make = make or (lambda rng: (rng.random(8),))
+    plan = dataclasses.replace(plan or Plan(), wall_factor=math.inf)
     return latency_ratio(cand, ref, "f", make, np.random.default_rng(0),
-                         Budget(kind="latency", max=budget), compare, plan=plan or Plan())
+                         Budget(kind="latency", max=budget), compare, plan=plan)
 
 
 def test_clear_pass_and_fail_stop_at_min_blocks() -> None:
@@ -828,3 +833,20 @@ def test_decide_only_gives_the_same_verdict_from_fewer_blocks(ratio, noise, budg
         assert quick.measured["blocks"] == Plan().min_blocks < full.measured["blocks"]
     if quick.measured.get("early") == "far":
         assert quick.measured["blocks"] >= 2 * Plan().far_blocks
+
+
+def test_the_helper_thread_runs_on_a_cpu_clock_only(monkeypatch) -> None:
+    """On the wall clock the helper thread's GIL hand-overs would be measured: serial."""
+    from proctor.measure.inputs import Inputs
+
+    sizes: list[int] = []
+    real = Inputs.ahead
+
+    def ahead(self, k: int) -> None:
+        sizes.append(k)
+        real(self, k)
+    monkeypatch.setattr(Inputs, "ahead", ahead)
+    _measure(*_fake(0.5), budget=1.0, plan=Plan(clock="wall", max_blocks=8))
+    assert sizes == []
+    _measure(*_fake(0.5), budget=1.0)
+    assert len(sizes) == 1
