@@ -164,7 +164,9 @@ def test_candidate_and_reference_load_side_by_side(tiny_lib, monkeypatch):
 
 
 @TWO_CORES
-def test_workers_load_on_their_own_core_and_are_timed_on_the_timing_core(tiny_lib):
+def test_workers_load_on_their_own_core_and_are_released_to_the_free_cores(tiny_lib):
+    """Loaded, a worker runs on every core no measurement holds (``placement``); it is
+    moved to the timing core only while measured (test_placement)."""
     ex = tiny_lib.get("adder")
     cells = ["import os\nLOADED = sorted(os.sched_getaffinity(0))",
              "def where():\n    return [LOADED, sorted(os.sched_getaffinity(0))]"]
@@ -180,7 +182,8 @@ def test_workers_load_on_their_own_core_and_are_timed_on_the_timing_core(tiny_li
         loaded = [w[0] for w in where]
         assert loaded == [list(c) for c in config_mod.start_cpus(2, ahead)]
         assert all(len(cores) == 1 for cores in loaded)
-        assert [w[1] for w in where] == [[timing], [timing]]
+        free = sorted(os.sched_getaffinity(0))
+        assert [w[1] for w in where] == [free, free]
         if ahead:
             assert [timing] not in loaded
 
@@ -228,6 +231,7 @@ def _all_dead(workers: startup.Workers) -> bool:
 
 @TWO_CORES
 def test_the_next_exercise_starts_while_this_ones_checks_run(tiny_lib, tmp_path, monkeypatch):
+    monkeypatch.setenv(submission_mod.AT_ONCE_ENV, "1")   # one by one: side by side below
     made = _record_workers(monkeypatch)
     calls: list[tuple[str, float, float, object]] = []
     real = submission_mod.grade_exercise
@@ -255,6 +259,7 @@ def test_the_next_two_exercises_start_while_the_first_ones_checks_run(tiny_lib, 
                                                                        monkeypatch):
     """A quick exercise's checks are shorter than a torch exercise's start: the two after
     it start while it is graded (``AHEAD_DEPTH``)."""
+    monkeypatch.setenv(submission_mod.AT_ONCE_ENV, "1")
     import shutil
 
     root = tiny_lib.root
@@ -353,3 +358,66 @@ def test_a_loading_worker_is_killed_by_close(tiny_lib):
     t.start()
     t.join(timeout=30)
     assert not t.is_alive() and _all_dead(workers)
+
+
+# ------------------------------------------------------------------ side by side
+
+@TWO_CORES
+def test_two_exercises_are_graded_side_by_side_and_reported_in_order(tiny_lib, tmp_path,
+                                                                     monkeypatch):
+    """``AT_ONCE_ENV`` unset: two at once. Each exercise's grading is held for a second
+    first: one by one their spans could not overlap, side by side they do; the report
+    keeps the library's order."""
+    monkeypatch.delenv(submission_mod.AT_ONCE_ENV, raising=False)
+    spans: dict[str, tuple[float, float]] = {}
+    real = submission_mod.grade_exercise
+
+    def grade(ex, *a, **kw):
+        t0 = time.monotonic()
+        time.sleep(1.0)
+        r = real(ex, *a, **kw)
+        spans[ex.id] = (t0, time.monotonic())
+        return r
+    monkeypatch.setattr(submission_mod, "grade_exercise", grade)
+    report = grade_submission(submission_dir(tmp_path / "sub", GOOD), tiny_lib, None,
+                              unsafe=True)
+    assert [(e.id, e.score) for e in report.exercises] == [("adder", 4), ("scale", 2)]
+    (a0, a1), (s0, s1) = spans["adder"], spans["scale"]
+    assert a0 < s1 and s0 < a1
+
+
+def test_one_at_a_time_when_asked(tiny_lib, tmp_path, monkeypatch):
+    monkeypatch.setenv(submission_mod.AT_ONCE_ENV, "1")
+    spans: dict[str, tuple[float, float]] = {}
+    real = submission_mod.grade_exercise
+
+    def grade(ex, *a, **kw):
+        t0 = time.monotonic()
+        r = real(ex, *a, **kw)
+        spans[ex.id] = (t0, time.monotonic())
+        return r
+    monkeypatch.setattr(submission_mod, "grade_exercise", grade)
+    grade_submission(submission_dir(tmp_path / "sub", GOOD), tiny_lib, None, unsafe=True)
+    assert spans["adder"][1] <= spans["scale"][0]
+
+
+@pytest.mark.parametrize("value, want", [("1", 1), ("3", 3), ("0", 1), ("many", 2)])
+def test_at_once_reads_the_environment(monkeypatch, value, want):
+    monkeypatch.setenv(submission_mod.AT_ONCE_ENV, value)
+    expected = want if startup.Workers.can_start_ahead() else 1
+    assert submission_mod.at_once() == expected
+
+
+def test_paired_order_alternates_the_most_and_the_fewest_latency_budgets():
+    class Spec:
+        def __init__(self, n):
+            self.budgets = {f"b{i}": type("B", (), {"kind": "latency"})() for i in range(n)}
+            self.budgets["size"] = type("B", (), {"kind": "size"})()
+
+    def job(n):
+        return submission_mod._Job(type("Ex", (), {"spec": Spec(n)})(), Source([], None), None)
+    missing = submission_mod.ExerciseResult("gone", "gone", "missing", 0.0, 1.0)
+    jobs = [job(1), job(2), missing, job(0), job(2), job(1)]
+    order = submission_mod._paired_order(jobs)
+    assert sorted(order) == list(range(len(jobs)))
+    assert order == [1, 2, 4, 3, 0, 5]

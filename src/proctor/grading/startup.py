@@ -25,6 +25,7 @@ import threading
 import time
 
 from proctor.library.spec import ExerciseDir
+from proctor.measure import placement
 from proctor.worker.client import WorkerClient, WorkerError
 from proctor.worker.config import config_for, start_cpus
 from proctor.worker.proxy import Proxy
@@ -80,12 +81,14 @@ class Session:
             error, self._error = self._error, None
             raise error
         if self.client is not None:
-            self.client.pin()
+            placement.release(self.client)
 
     def start(self) -> None:
         """Start the worker on its timing core and load the source, now."""
         self.deadline = time.monotonic() + self.ex.spec.limits.time_limit_s
         self._launch(())
+        if self.client is not None:
+            placement.release(self.client)
 
     def _launch(self, cpus: tuple[int, ...]) -> None:
         limit = self.ex.spec.limits.time_limit_s
@@ -154,6 +157,7 @@ class Session:
             self._thread.join()
             self._thread = None
         if self.client is not None:
+            placement.forget(self.client)
             self.client.close()
 
     def output(self) -> str:

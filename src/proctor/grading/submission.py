@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import platform
 import sys
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,44 +145,132 @@ def _prepare(library: Library, ex_id: str, sub, hidden: bool) -> _Job | Exercise
 
 
 AHEAD_DEPTH = 2   # exercises whose workers start while one is graded
+AT_ONCE_ENV = "PROCTOR_EXERCISES_AT_ONCE"   # exercises graded side by side (default 2)
+
+
+def at_once() -> int:
+    """How many exercises are graded side by side: ``AT_ONCE_ENV``, default 2; 1 where no
+    core other than the timing core exists (or workers start one by one)."""
+    try:
+        n = max(1, int(os.environ.get(AT_ONCE_ENV, "2")))
+    except ValueError:
+        n = 2
+    return n if Workers.can_start_ahead() else 1
+
+
+def _paired_order(jobs: list[_Job | ExerciseResult]) -> list[int]:
+    """The order exercises are graded in when side by side: alternately the one with the
+    most latency budgets left and the one with the fewest (stable), so that an exercise
+    measuring on the timing core mostly has one evaluating beside it on the other cores,
+    rather than two waiting for the timing core, or two evaluating while it idles."""
+    def latency_budgets(j: int) -> int:
+        job = jobs[j]
+        if not isinstance(job, _Job):
+            return -1
+        return sum(b.kind == "latency" for b in job.ex.spec.budgets.values())
+    ranked = sorted(range(len(jobs)), key=lambda j: -latency_budgets(j))
+    order: list[int] = []
+    while ranked:
+        order.append(ranked.pop(0))
+        if ranked:
+            order.append(ranked.pop())
+    return order
 
 
 def _in_turn(jobs: list[_Job | ExerciseResult], unsafe: bool, hidden: bool, seed: int | None,
              progress: Callable[[str], object]) -> list[ExerciseResult]:
-    """Grade the exercises in order; once an exercise's workers are ready, the next
-    ``AHEAD_DEPTH`` exercises' start (``startup``: ahead, off the timing core) while its
-    checks run. The first exercise's start before its grading does (while its checks are
-    loaded). Two, not one: a quick numpy exercise's checks (2-3 s) are shorter than an
-    exercise's start with torch and onnxruntime (3-4 s), which then showed as waiting."""
+    order = _paired_order(jobs) if at_once() > 1 else list(range(len(jobs)))
+    done = _in_order([jobs[j] for j in order], unsafe, hidden, seed, progress)
+    results: list[ExerciseResult | None] = [None] * len(jobs)
+    for j, result in zip(order, done, strict=True):
+        results[j] = result
+    return [r for r in results if r is not None]
+
+
+def _in_order(jobs: list[_Job | ExerciseResult], unsafe: bool, hidden: bool, seed: int | None,
+              progress: Callable[[str], object]) -> list[ExerciseResult]:
+    """Grade the exercises, ``at_once()`` side by side, results in order. Latency checks
+    still take the timing core one at a time (``core_lock``) and have it to themselves
+    (``measure.placement`` moves every other worker off it while they measure), so one
+    exercise's correctness and accuracy checks run on the other cores meanwhile.
+
+    Once an exercise's workers are ready, the next ``AHEAD_DEPTH`` exercises' start
+    (``startup``: ahead, off the timing core). The first exercise's start before its
+    grading does (while its checks are loaded). Two, not one: a quick numpy exercise's
+    checks (2-3 s) are shorter than an exercise's start with torch and onnxruntime
+    (3-4 s), which then showed as waiting."""
+    results: list[ExerciseResult | None] = [None] * len(jobs)
     ahead: dict[int, Workers] = {}
-    results: list[ExerciseResult] = []
+    handed: dict[int, Workers] = {}   # given to grade_exercise, which closes them
+    taken: set[int] = set()
+    lock = threading.Lock()
+    side_by_side = Workers.can_start_ahead()
+    slots = at_once()
+
+    def gradeable(j: int) -> bool:
+        job = jobs[j]
+        return isinstance(job, _Job) and not isinstance(job.source, str)
+
+    def start(j: int, early: bool) -> None:
+        job = jobs[j]
+        assert isinstance(job, _Job)
+        ahead[j] = Workers(job.ex, job.source, job.reference, unsafe, ahead=early)
 
     def start_after(i: int, early: bool = True) -> None:
-        upcoming = [j for j in range(i + 1, len(jobs)) if isinstance(jobs[j], _Job)
-                    and not isinstance(jobs[j].source, str)][:AHEAD_DEPTH if early else 1]
-        for j in upcoming:
-            if j not in ahead and (Workers.can_start_ahead() or not early):
-                job = jobs[j]
-                ahead[j] = Workers(job.ex, job.source, job.reference, unsafe, ahead=early)
+        with lock:
+            upcoming = [j for j in range(i + 1, len(jobs)) if gradeable(j)]
+            for j in upcoming[:AHEAD_DEPTH if early else 1]:
+                if j not in ahead and j not in taken and (side_by_side or not early):
+                    start(j, early)
+
+    def take() -> tuple[int, Workers | None] | None:
+        with lock:
+            i = next((j for j in range(len(jobs)) if j not in taken), None)
+            if i is None:
+                return None
+            taken.add(i)
+            if gradeable(i) and i not in ahead and side_by_side:
+                start(i, True)   # its turn, but another exercise may be measuring
+            if i in ahead:
+                handed[i] = ahead.pop(i)
+            return i, handed.get(i)
+
+    def grade_in_turn() -> None:
+        try:
+            while (turn := take()) is not None:
+                i, workers = turn
+                job = jobs[i]
+                progress(job.ex.id if isinstance(job, _Job) else job.id)
+                if isinstance(job, ExerciseResult):
+                    results[i] = job
+                    continue
+                result = grade_exercise(job.ex, job.source, job.reference, hidden, unsafe,
+                                        seed, workers=workers,
+                                        on_ready=lambda i=i: start_after(i))
+                with lock:
+                    handed.pop(i, None)
+                if hidden:
+                    with_ranges(job.ex, result)
+                results[i] = result
+        except BaseException:
+            with lock:   # the harness failed: the other slot takes nothing more
+                taken.update(range(len(jobs)))
+            raise
 
     try:
         if overlapping():
             start_after(-1, early=False)
-        for i, job in enumerate(jobs):
-            progress(job.ex.id if isinstance(job, _Job) else job.id)
-            if isinstance(job, ExerciseResult):
-                results.append(job)
-                continue
-            result = grade_exercise(job.ex, job.source, job.reference, hidden, unsafe, seed,
-                                    workers=ahead.get(i), on_ready=lambda i=i: start_after(i))
-            if hidden:
-                with_ranges(job.ex, result)
-            results.append(result)
-            ahead.pop(i, None)   # grade_exercise closed them
+        with ThreadPoolExecutor(slots, thread_name_prefix="proctor-exercise") as pool:
+            for done in [pool.submit(grade_in_turn) for _ in range(slots)]:
+                done.result()
     finally:
-        for workers in ahead.values():   # started for an exercise never reached (or failed)
+        with lock:
+            left = [*ahead.values(), *handed.values()]
+            ahead.clear()
+            taken.update(range(len(jobs)))
+        for workers in left:   # started for an exercise never reached, or failed
             workers.close()
-    return results
+    return [r for r in results if r is not None]
 
 
 def with_ranges(ex: ExerciseDir, result: ExerciseResult) -> None:

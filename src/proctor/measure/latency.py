@@ -3,7 +3,7 @@
 Method (docs/measurement.md has the reasons and the figures):
 
 * Candidate and reference run in identically configured workers pinned to the same
-  single core.  The grader's own thread moves off that core while it measures.
+  single core; the grader's thread and its other workers move off it (``placement``).
 * **Clock**: the kernel's CPU-time accounting of each worker's whole process tree
   (the sandbox's cgroup; else per-thread ``/proc`` schedstat), read by the grader
   at block boundaries.  Nothing the worker says about time is used.  CPU time of
@@ -18,12 +18,11 @@ Method (docs/measurement.md has the reasons and the figures):
 * **Estimator**: the median of per-block ratios, with a distribution-free
   order-statistic interval, widened by a small allowance for run-to-run drift.
 * **Stopping**: from ``min_blocks`` on, pass when the upper bound is within the
-  budget, fail when the lower bound is over it; blocks far over (or under) the
-  budget decide early.  Caps count the measurement's own CPU time (``max_cpu_s``,
-  the candidate's slowness included, other jobs' not), blocks, and a generous wall
-  backstop; at a cap, every block well beyond the budget still decides
-  (``decide_at_cap``); an undecided measurement is measured once more with larger
-  caps, and only then reported ``inconclusive``.
+  budget, fail when the lower bound is over it; blocks far over (or under) the budget
+  decide early.  Caps count the measurement's own CPU time (``max_cpu_s``, the
+  candidate's slowness included, other jobs' not), blocks, and a generous wall backstop;
+  at a cap, every block well beyond the budget still decides (``decide_at_cap``); an
+  undecided measurement is measured once more with larger caps, then ``inconclusive``.
 * **Waiting**: CPU time does not see a call that sleeps or blocks; on a CPU clock, a median
   wall-clock ratio over ``wall_factor`` times the budget fails whatever the CPU verdict (a
   margin that load, which slows both sides alike, does not reach).
@@ -43,7 +42,8 @@ from proctor.library.spec import Budget
 from proctor.measure.blocks import Block, Blocks, Stopped
 from proctor.measure.compare import same_result
 from proctor.measure.cpuclock import CpuClock, pick_clocks, process_tree
-from proctor.measure.pinning import core_lock, grader_off, stray_threads
+from proctor.measure.pinning import core_lock, grader_off, quick_handover, stray_threads
+from proctor.measure.placement import measuring
 from proctor.measure.stats import (
     Plan,
     decide,
@@ -89,7 +89,7 @@ def latency_ratio(
     With ``handles`` (candidate's, reference's), ``function`` is a method of those remote
     objects, so stateful interfaces (a tracker's ``update``) are timed the same way."""
     core = candidate.config.cpu if candidate.config.cpu == reference.config.cpu else None
-    with core_lock(core) as waited:
+    with core_lock(core) as waited, measuring(core, (candidate, reference)), quick_handover():
         outcome = _measure(candidate, reference, function, make_args, rng, budget, compare,
                            call_timeout, plan, handles, core)
     if waited >= 0.1:

@@ -92,20 +92,21 @@ class SandboxedProcess:
         self._finish()
         return self._returncode  # type: ignore[return-value]
 
-    def pin(self) -> None:
-        """Move the whole tree to ``spec.cpu`` (it started on ``spec.start_cpus``): the
-        cgroup's cpuset when it has one, and every live thread's affinity."""
-        cpu = self.spec.cpu
-        if cpu is None or self._finished:
+    def pin(self, cores: tuple[int, ...] | None = None) -> None:
+        """Move the whole tree to ``cores`` (default: ``spec.cpu``; it started on
+        ``spec.start_cpus``): the cgroup's cpuset when it has one, and every live thread's
+        affinity. Nothing moves a tree that was started unpinned (``spec.cpu`` None)."""
+        if self.spec.cpu is None or self._finished:
             return
+        cores = tuple(sorted(set(cores))) if cores else (self.spec.cpu,)
         if self._cg is not None:
             try:
-                self._cg.set_cpus(cpu)
+                self._cg.set_cpus(cores[0] if len(cores) == 1 else cores)
             except FileNotFoundError:
                 pass   # the tree has ended and its cgroup is gone: nothing to move
-            affinity.confine(self._cg.procs, {cpu})
+            affinity.confine(self._cg.procs, set(cores))
         else:
-            affinity.confine(lambda: affinity.tree_tids(self.pid), {cpu})
+            affinity.confine(lambda: affinity.tree_tids(self.pid), set(cores))
 
     def kill(self, wait: bool = True) -> None:
         """Kill the whole tree (idempotent). Returns once nothing of it is left, unless

@@ -133,10 +133,11 @@ class WorkerClient:
                 self._window = memwindow.Window.open(self.proc.pid, self._pipe_inode)
         return self._window or None
 
-    def pin(self) -> None:
-        """Move the worker's whole tree to its timing core (``config.cpu``)."""
+    def pin(self, cores: tuple[int, ...] | None = None) -> None:
+        """Move the worker's whole tree to ``cores``, by default its timing core
+        (``config.cpu``); ``measure.placement`` decides where it lives between measurements."""
         if self.proc is not None and self.dead_reason is None:
-            self.proc.pin()
+            self.proc.pin(cores)
 
     def stop(self) -> None:
         """Kill the tree without waiting (``close()`` waits): workers die side by side."""
