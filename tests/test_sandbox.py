@@ -24,6 +24,7 @@ from proctor import sandbox
 from proctor.sandbox import Limits, SandboxSpec
 from proctor.sandbox import runner as sandbox_runner
 from proctor.sandbox.cgroup_v2 import PEAK_RESET_SINCE, kernel_version
+from proctor.sandbox.child import WORKER_NICE
 from proctor.sandbox.slots import pids_of_uid
 
 PY = sys.executable
@@ -523,13 +524,20 @@ def test_only_the_passed_fds_are_inherited(run):
             os.write({w_fd}, b"hello")
             print(fds)
             print(open("/proc/self/oom_score_adj").read().strip())
-        """, pass_fds=(w_fd,))
+            print(os.getpriority(os.PRIO_PROCESS, 0) - PARENT_NICE)
+            try:
+                os.nice(-1)
+                print("raised")
+            except OSError:
+                print("refused")
+        """.replace("PARENT_NICE", str(os.getpriority(os.PRIO_PROCESS, 0))), pass_fds=(w_fd,))
         assert r.rc == 0, r.err
         fds = eval(r.out.splitlines()[0])
         assert set(fds) - {0, 1, 2, w_fd} <= {3, 4} and len(fds) == 5  # + listdir's own fd
         assert os.read(r_fd, 5) == b"hello"
-        assert r.out.splitlines()[1] == "1000"
-    finally:
+        assert r.out.splitlines()[1] == "1000"   # out of memory: the worker goes first
+        assert r.out.splitlines()[2:] == [str(WORKER_NICE), "refused"]   # busy cores: the
+    finally:                                                             # grader goes first
         os.close(r_fd)
         os.close(w_fd)
 
