@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from pathlib import Path
 
@@ -265,8 +266,11 @@ def accuracy_drop(ctx, budget_name: str, n: int):
     budget = ctx.budget(budget_name)
     images, labels = hidden_split(ctx, n)
     x = preprocess(images)
-    ref = run_logits(ctx.reference, x, ctx.reference.describe())
-    cand = run_logits(ctx.candidate, x, ctx.candidate.describe())
+    # the two models are in two workers: evaluated side by side, on two cores if free
+    with ThreadPoolExecutor(1) as pool:
+        ref_logits = pool.submit(run_logits, ctx.reference, x, ctx.reference.describe())
+        cand = run_logits(ctx.candidate, x, ctx.candidate.describe())
+        ref = ref_logits.result()
     ref_acc, cand_acc = accuracy(ref, labels), accuracy(cand, labels)
     drop = 100 * (ref_acc - cand_acc)
     rp, cp = ref.argmax(1), cand.argmax(1)
