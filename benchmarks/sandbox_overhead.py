@@ -10,10 +10,12 @@ prints per exercise the wall time of the whole exercise, of its checks, and *out
 checks* (the difference: waiting for both workers to start, import and run the notebook
 cells, and closing them), the median of ``-n`` runs (default 1) -- "before" with the
 workers started one by one on the timing core, "after" side by side and the next
-exercise's ahead (``PROCTOR_WORKER_OVERLAP``, proctor.grading.startup), interleaved.
+exercise's ahead (``PROCTOR_WORKER_OVERLAP``, proctor.grading.startup), "side" with two
+exercises graded side by side as well (``PROCTOR_EXERCISES_AT_ONCE``), interleaved.
 
 ``--sample DIR``: times ``proctor grade DIR`` (e.g. samples/strong) end to end, before and
-after, and prints each exercise's time outside its checks from report.json.
+after and side by side, and prints each exercise's time outside its checks from
+report.json.
 
 Prints figures only; nothing is asserted.
 
@@ -64,7 +66,11 @@ def timed_box(argv, spec, unsafe=False) -> float:
     return dt
 
 
-MODES = {"before": "0", "after": "1"}   # PROCTOR_WORKER_OVERLAP: one by one / overlapped
+# the environment of each mode: workers started one by one; overlapped and ahead, one
+# exercise at a time; and that with two exercises graded side by side (the default)
+MODES = {"before": {"PROCTOR_WORKER_OVERLAP": "0", "PROCTOR_EXERCISES_AT_ONCE": "1"},
+         "after": {"PROCTOR_WORKER_OVERLAP": "1", "PROCTOR_EXERCISES_AT_ONCE": "1"},
+         "side": {"PROCTOR_WORKER_OVERLAP": "1", "PROCTOR_EXERCISES_AT_ONCE": "2"}}
 
 
 def _outside(seconds: float, checks) -> float:
@@ -75,7 +81,6 @@ def per_exercise(ids: list[str], n: int, modes: list[str]) -> None:
     """Wall seconds of each exercise, of its checks, and outside them (median of n), with
     the workers started one by one ("before") and overlapped ("after"); the exercises are
     graded in turn, as ``proctor grade`` grades a submission, the modes interleaved."""
-    from proctor.grading import startup
     from proctor.grading.submission import _in_turn, _Job, reference_source
     from proctor.library.spec import Library
 
@@ -91,13 +96,14 @@ def per_exercise(ids: list[str], n: int, modes: list[str]) -> None:
           f"{', '.join(modes)}: workers {' / '.join(DESCRIBE[m] for m in modes)}", flush=True)
     for _ in range(n):
         for m in modes:
-            os.environ[startup.OVERLAP_ENV] = MODES[m]
+            os.environ.update(MODES[m])
             t = time.perf_counter()
             results = _in_turn(jobs, False, True, None, lambda _id: None)
             runs[m].append([(r.seconds, _outside(r.seconds, r.checks), r) for r in results])
             print(f"  {m}: {time.perf_counter() - t:.1f} s for {len(ids)} exercise(s)",
                   flush=True)
-    os.environ.pop(startup.OVERLAP_ENV, None)
+    for name in MODES[modes[0]]:
+        os.environ.pop(name, None)
     head = "".join(f" | {m + ': total':>14s} {'checks':>7s} {'outside':>8s}" for m in modes)
     print(f"{'exercise':22s}{head}  slowest check")
     outside: dict[str, list[float]] = {m: [] for m in modes}
@@ -118,7 +124,8 @@ def per_exercise(ids: list[str], n: int, modes: list[str]) -> None:
 
 
 DESCRIBE = {"before": "one by one on the timing core",
-            "after": "side by side, the next exercise's ahead"}
+            "after": "side by side, the next exercise's ahead",
+            "side": "that, and two exercises graded side by side"}
 
 
 def sample(path: str, n: int, modes: list[str]) -> None:
@@ -132,7 +139,7 @@ def sample(path: str, n: int, modes: list[str]) -> None:
     for _ in range(n):
         for m in modes:
             with tempfile.TemporaryDirectory() as out:
-                env = dict(os.environ, PROCTOR_WORKER_OVERLAP=MODES[m])
+                env = dict(os.environ, **MODES[m])
                 t = time.perf_counter()
                 proc = subprocess.run([PY, "-m", "proctor", "grade", path, "--out", out],
                                       capture_output=True, text=True, env=env)
@@ -167,11 +174,12 @@ def main() -> None:
     ap.add_argument("--exercises", nargs="?", const="", default=None,
                     help="harness cost per exercise (comma-separated ids; default all)")
     ap.add_argument("--sample", default=None, help="time proctor grade on this submission")
-    ap.add_argument("--mode", choices=["both", *MODES], default="both",
+    ap.add_argument("--mode", choices=["all", *MODES], default="all",
                     help="--exercises/--sample: workers one by one (before), overlapped "
-                         "(after), or both interleaved (default)")
+                         "(after), and two exercises side by side (side), or all three "
+                         "interleaved (default)")
     args = ap.parse_args()
-    modes = list(MODES) if args.mode == "both" else [args.mode]
+    modes = list(MODES) if args.mode == "all" else [args.mode]
     if args.exercises is not None:
         per_exercise([e for e in args.exercises.split(",") if e],
                      args.n if args.n != 20 else 1, modes)
