@@ -179,6 +179,8 @@ def _paired_order(jobs: list[_Job | ExerciseResult]) -> list[int]:
 
 def _in_turn(jobs: list[_Job | ExerciseResult], unsafe: bool, hidden: bool, seed: int | None,
              progress: Callable[[str], object]) -> list[ExerciseResult]:
+    """Grade the exercises (in ``_paired_order`` when side by side); results in the
+    library's order."""
     order = _paired_order(jobs) if at_once() > 1 else list(range(len(jobs)))
     done = _in_order([jobs[j] for j in order], unsafe, hidden, seed, progress)
     results: list[ExerciseResult | None] = [None] * len(jobs)

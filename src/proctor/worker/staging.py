@@ -203,10 +203,12 @@ def describe(value: Any, keep: Any) -> Any:
     return value
 
 
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3          # glibc mallopt parameters
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3   # glibc mallopt parameters
 _PR_SET_THP_DISABLE = 41
 _HEAP_BELOW = 4 << 20                                    # (numpy madvises >= 4 MiB)
+_TOP_PAD = 64 << 20
 _KEEP = 1 << 30
+_DEFAULT = 128 << 10
 
 
 def allocator(timing: bool) -> bool:
@@ -216,10 +218,14 @@ def allocator(timing: bool) -> bool:
       trimming), so that a block's staged inputs and results are reused by the next block
       as a long-lived process reuses its memory, instead of being returned to the kernel
       and faulted in again (a page fault per 4 KiB: more than small timed functions' own
-      work); blocks of 4 MiB and more are mapped afresh each time, so that every call of
-      a function that makes big temporaries pays the same for them (reused, the first
-      call of a run paid more than the next: a function doing k times the work was
-      measured below k);
+      work);
+    * and it keeps 64 MiB free at the heap's top (``M_TOP_PAD``), from which glibc serves
+      any request the top has room for, whatever the mmap threshold: bigger temporaries
+      are reused too, on every call. Without it they were, or were not, depending on what
+      the previous block had freed: a 5 MB temporary faulted on some calls and not on
+      others, in stretches (``multi_head_attention`` at 8.5 or 4.6 ms a call, its blocks'
+      ratios 0.5-1.8). Raising the mmap threshold to 32 MiB instead put ``mask_iou``'s
+      k-times-the-work rows at 0.92 of the truth (benchmarks/ratio_fidelity.py);
     * no transparent huge pages (``PR_SET_THP_DISABLE``): whether a chunk got them
       depended on where it landed, and the same code ran at two speeds (``mask_iou``: 12
       or 17 ms a call for whole stretches of a measurement).
@@ -234,11 +240,13 @@ def allocator(timing: bool) -> bool:
         libc.prctl(_PR_SET_THP_DISABLE, 1 if timing else 0, 0, 0, 0)
         if timing:
             libc.malloc_trim(0)   # free memory faulted in before (huge pages too) goes back
-            ok = libc.mallopt(_M_MMAP_THRESHOLD, _HEAP_BELOW) and libc.mallopt(
-                _M_TRIM_THRESHOLD, _KEEP)
+            ok = (libc.mallopt(_M_MMAP_THRESHOLD, _HEAP_BELOW)
+                  and libc.mallopt(_M_TRIM_THRESHOLD, _KEEP)
+                  and libc.mallopt(_M_TOP_PAD, _TOP_PAD))
         else:
-            ok = libc.mallopt(_M_TRIM_THRESHOLD, 128 << 10) and libc.mallopt(
-                _M_MMAP_THRESHOLD, 128 << 10)
+            ok = (libc.mallopt(_M_TRIM_THRESHOLD, _DEFAULT)
+                  and libc.mallopt(_M_TOP_PAD, _DEFAULT)
+                  and libc.mallopt(_M_MMAP_THRESHOLD, _DEFAULT))
             libc.malloc_trim(0)
         return bool(ok)
     except (OSError, AttributeError):
