@@ -108,7 +108,7 @@ def test_environment_without_unsafe_has_no_warning():
 
 def test_environment_names_the_cpu_and_its_vector_features():
     """Latency ratios and int8 kernels depend on them (AVX2 vs AVX-512, VNNI or not)."""
-    from proctor.grading.submission import cpu_info
+    from proctor.grading.environment import cpu_info
 
     cpu = environment(False)["cpu"]
     assert set(cpu) == {"model", "vendor", "vector_features"}

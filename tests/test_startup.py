@@ -421,3 +421,35 @@ def test_paired_order_alternates_the_most_and_the_fewest_latency_budgets():
     order = submission_mod._paired_order(jobs)
     assert sorted(order) == list(range(len(jobs)))
     assert order == [1, 2, 4, 3, 0, 5]
+
+
+@TWO_CORES
+def test_side_by_side_a_loaded_exercise_goes_before_one_still_loading(tiny_lib, tmp_path,
+                                                                      monkeypatch):
+    """scale2 comes before scale in the grading order but its notebook loads for 1.5 s:
+    the free slot grades scale meanwhile (loaded ahead), and the report keeps the
+    library's order."""
+    import shutil
+
+    monkeypatch.delenv(submission_mod.AT_ONCE_ENV, raising=False)
+    root = tiny_lib.root
+    for part in ("exercises", "graders", "reference_solutions"):
+        shutil.copytree(root / part / "scale", root / part / "scale2")
+    toml = root / "exercises" / "scale2" / "exercise.toml"
+    toml.write_text(toml.read_text().replace('id = "scale"', 'id = "scale2"'))
+    lib = type(tiny_lib).find(root)
+    began: dict[str, float] = {}
+    real = submission_mod.grade_exercise
+
+    def grade(ex, *a, **kw):
+        began[ex.id] = time.monotonic()
+        return real(ex, *a, **kw)
+    monkeypatch.setattr(submission_mod, "grade_exercise", grade)
+    slow = ["import time\ntime.sleep(1.5)", *GOOD["scale"]]
+    sub = submission_dir(tmp_path / "sub", {**GOOD, "scale2": slow})
+    jobs = [type("J", (), {})()] * 3
+    assert submission_mod._paired_order(jobs) == [0, 2, 1]   # adder, scale2, scale
+    report = grade_submission(sub, lib, None, unsafe=True)
+    assert [(e.id, e.score) for e in report.exercises] == [("adder", 4), ("scale", 2),
+                                                          ("scale2", 2)]
+    assert began["scale"] < began["scale2"]

@@ -82,7 +82,7 @@ def record_ranges(lib: Library, ids: list[str], verdicts: list[Verdict], repeat:
     """Write ``reference_solutions/<id>/calibration.toml`` for each exercise whose solutions
     all got their expected verdicts, always over the same verdicts across repeats (a
     calibration with a mismatch or a flip describes nothing worth drawing)."""
-    from proctor.grading.submission import cpu_info
+    from proctor.grading.environment import cpu_info
 
     found = verdict_table.budget_ranges(verdicts)
     meta = {"recorded": iso(time.time()), "cpu": cpu_info().get("model") or "unknown",

@@ -69,6 +69,10 @@ class Session:
                                         name=f"proctor-load-{self.label}")
         self._thread.start()
 
+    def loaded(self) -> bool:
+        """Whether its source has loaded (or failed to): ``ready`` would not wait."""
+        return self._thread is None or not self._thread.is_alive()
+
     def ready(self) -> None:
         """Wait until the source is loaded (or failed to), then move the worker to its
         timing core."""
@@ -193,8 +197,12 @@ class Workers:
         """Whether a core other than the timing core exists to start workers on."""
         return overlapping() and start_cpus(1, ahead=True) is not None
 
+    def loaded(self) -> bool:
+        """Whether both have loaded (or failed to): ``wait`` would not wait."""
+        return all(s.loaded() for s in self.sessions)
+
     def wait(self) -> None:
-        """Both loaded (or failed to), and on their timing core."""
+        """Both loaded (or failed to), and released to the free cores (``placement``)."""
         for s in self.sessions:
             s.ready()
 

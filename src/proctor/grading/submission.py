@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import os
-import platform
-import sys
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-import proctor
-from proctor import sandbox
+from proctor.grading.environment import environment
 from proctor.grading.exercise import Source, grade_exercise, runner_source, safe_source
 from proctor.grading.plan import annotate, ids_to_grade
 from proctor.grading.startup import Workers, overlapping
@@ -49,54 +47,6 @@ def solution_artifact_dir(solution_dir: Path, exercise_id: str) -> Path | None:
     """``<solution_dir>/artifacts/<id>/`` if present: a code solution's saved files."""
     path = solution_dir / "artifacts" / exercise_id
     return path.resolve() if path.is_dir() else None
-
-
-# The vector features that decide which kernels numpy's BLAS and ONNX Runtime run (and so
-# latency ratios and int8 behaviour): x86-64 /proc/cpuinfo "flags", aarch64 "Features".
-VECTOR_FEATURES = (
-    "sse4_2", "avx", "avx2", "fma", "f16c", "avx_vnni", "avx512f", "avx512dq", "avx512cd",
-    "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile",
-    "amx_int8", "amx_bf16", "asimd", "asimddp", "sve", "sve2", "i8mm", "bf16",
-)
-
-
-def cpu_info(cpuinfo: str | None = None) -> dict:
-    """The CPU the grader runs on: model name and the vector features it has (of
-    VECTOR_FEATURES), from /proc/cpuinfo; empty values where it cannot be read."""
-    if cpuinfo is None:
-        try:
-            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-                cpuinfo = f.read(1 << 20)
-        except OSError:
-            cpuinfo = ""
-    fields: dict[str, str] = {}
-    for line in cpuinfo.splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.strip() not in fields:
-            fields[key.strip()] = value.strip()
-    have = set((fields.get("flags") or fields.get("Features") or "").split())
-    model = fields.get("model name") or fields.get("Model") or fields.get("Hardware") \
-        or platform.processor()
-    return {"model": model, "vendor": fields.get("vendor_id", ""),
-            "vector_features": [f for f in VECTOR_FEATURES if f in have]}
-
-
-def environment(unsafe: bool) -> dict:
-    iso = sandbox.isolation()
-    env = {
-        "proctor": proctor.__version__,
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "cpus": len(os.sched_getaffinity(0)),
-        "cpu": cpu_info(),
-        "sandbox": iso,
-        "unsafe_no_sandbox": unsafe,
-    }
-    if unsafe:
-        env["warning"] = ("GRADED WITHOUT A SANDBOX: candidate code ran with the grader's "
-                          "privileges; results may be forged and the machine may be affected")
-    return env
 
 
 def grade_submission(path: Path, library: Library, exercise_ids: list[str] | None,
@@ -145,6 +95,7 @@ def _prepare(library: Library, ex_id: str, sub, hidden: bool) -> _Job | Exercise
 
 
 AHEAD_DEPTH = 2   # exercises whose workers start while one is graded
+READY_WAIT_S = 3.0   # side by side, how long a slot waits for any exercise to be loaded
 AT_ONCE_ENV = "PROCTOR_EXERCISES_AT_ONCE"   # exercises graded side by side (default 2)
 
 
@@ -192,15 +143,12 @@ def _in_turn(jobs: list[_Job | ExerciseResult], unsafe: bool, hidden: bool, seed
 def _in_order(jobs: list[_Job | ExerciseResult], unsafe: bool, hidden: bool, seed: int | None,
               progress: Callable[[str], object]) -> list[ExerciseResult]:
     """Grade the exercises, ``at_once()`` side by side, results in order. Latency checks
-    still take the timing core one at a time (``core_lock``) and have it to themselves
-    (``measure.placement`` moves every other worker off it while they measure), so one
-    exercise's correctness and accuracy checks run on the other cores meanwhile.
-
+    take the timing core one at a time (``core_lock``) and have it to themselves
+    (``measure.placement``): other exercises' checks run on the other cores meanwhile.
     Once an exercise's workers are ready, the next ``AHEAD_DEPTH`` exercises' start
-    (``startup``: ahead, off the timing core). The first exercise's start before its
-    grading does (while its checks are loaded). Two, not one: a quick numpy exercise's
-    checks (2-3 s) are shorter than an exercise's start with torch and onnxruntime
-    (3-4 s), which then showed as waiting."""
+    (``startup``: ahead, off the timing core); the first ones' before any grading. Two,
+    not one: a quick numpy exercise's checks (2-3 s) are shorter than an exercise's start
+    with torch and onnxruntime (3-4 s), which then showed as waiting."""
     results: list[ExerciseResult | None] = [None] * len(jobs)
     ahead: dict[int, Workers] = {}
     handed: dict[int, Workers] = {}   # given to grade_exercise, which closes them
@@ -225,17 +173,34 @@ def _in_order(jobs: list[_Job | ExerciseResult], unsafe: bool, hidden: bool, see
                 if j not in ahead and j not in taken and (side_by_side or not early):
                     start(j, early)
 
+    def ready_first(left: list[int], patient: bool) -> int | None:
+        """Side by side, the first exercise in order with nothing to wait for (nothing to
+        load, or its workers loaded ahead); None while some are still loading and the
+        slot is ``patient``; else the first. Which exercise runs when changes no result:
+        each has fresh workers of its own."""
+        if slots == 1:
+            return left[0]
+        for j in left:
+            if not gradeable(j) or (j in ahead and ahead[j].loaded()):
+                return j
+        return None if patient and any(j in ahead for j in left) else left[0]
+
     def take() -> tuple[int, Workers | None] | None:
-        with lock:
-            i = next((j for j in range(len(jobs)) if j not in taken), None)
-            if i is None:
-                return None
-            taken.add(i)
-            if gradeable(i) and i not in ahead and side_by_side:
-                start(i, True)   # its turn, but another exercise may be measuring
-            if i in ahead:
-                handed[i] = ahead.pop(i)
-            return i, handed.get(i)
+        until = time.monotonic() + READY_WAIT_S
+        while True:
+            with lock:
+                left = [j for j in range(len(jobs)) if j not in taken]
+                if not left:
+                    return None
+                i = ready_first(left, time.monotonic() < until)
+                if i is not None:
+                    taken.add(i)
+                    if gradeable(i) and i not in ahead and side_by_side:
+                        start(i, True)   # its turn, but another exercise may be measuring
+                    if i in ahead:
+                        handed[i] = ahead.pop(i)
+                    return i, handed.get(i)
+            time.sleep(0.02)
 
     def grade_in_turn() -> None:
         try:
@@ -262,6 +227,8 @@ def _in_order(jobs: list[_Job | ExerciseResult], unsafe: bool, hidden: bool, see
     try:
         if overlapping():
             start_after(-1, early=False)
+            if slots > 1:   # the other slot's first exercises load meanwhile
+                start_after(-1)
         with ThreadPoolExecutor(slots, thread_name_prefix="proctor-exercise") as pool:
             for done in [pool.submit(grade_in_turn) for _ in range(slots)]:
                 done.result()
@@ -276,9 +243,8 @@ def _in_order(jobs: list[_Job | ExerciseResult], unsafe: bool, hidden: bool, see
 
 
 def with_ranges(ex: ExerciseDir, result: ExerciseResult) -> None:
-    """Give each budget check the ranges calibration recorded for it, if any (hidden
-    material, read on the trusted side; a broken file costs the bars their ranges, never
-    a grade: ``tests/test_ranges.py`` keeps the committed ones readable)."""
+    """Each budget check's ranges from calibration, if any (hidden, read on the trusted
+    side; a broken file costs the bars their ranges, never a grade: test_ranges.py)."""
     try:
         recorded = ranges.read(ex.solutions_dir)
     except SpecError:
