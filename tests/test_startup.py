@@ -229,6 +229,18 @@ def _all_dead(workers: startup.Workers) -> bool:
                for s in workers.sessions) and all(s._thread is None for s in workers.sessions)
 
 
+def _with_scale2(tiny_lib):
+    """The tiny library with a third exercise, scale2, a copy of scale."""
+    import shutil
+
+    root = tiny_lib.root
+    for part in ("exercises", "graders", "reference_solutions"):
+        shutil.copytree(root / part / "scale", root / part / "scale2")
+    toml = root / "exercises" / "scale2" / "exercise.toml"
+    toml.write_text(toml.read_text().replace('id = "scale"', 'id = "scale2"'))
+    return type(tiny_lib).find(root)
+
+
 @TWO_CORES
 def test_the_next_exercise_starts_while_this_ones_checks_run(tiny_lib, tmp_path, monkeypatch):
     monkeypatch.setenv(submission_mod.AT_ONCE_ENV, "1")   # one by one: side by side below
@@ -260,14 +272,7 @@ def test_the_next_two_exercises_start_while_the_first_ones_checks_run(tiny_lib, 
     """A quick exercise's checks are shorter than a torch exercise's start: the two after
     it start while it is graded (``AHEAD_DEPTH``)."""
     monkeypatch.setenv(submission_mod.AT_ONCE_ENV, "1")
-    import shutil
-
-    root = tiny_lib.root
-    for part in ("exercises", "graders", "reference_solutions"):
-        shutil.copytree(root / part / "scale", root / part / "scale2")
-    toml = root / "exercises" / "scale2" / "exercise.toml"
-    toml.write_text(toml.read_text().replace('id = "scale"', 'id = "scale2"'))
-    lib = type(tiny_lib).find(root)
+    lib = _with_scale2(tiny_lib)
     made = _record_workers(monkeypatch)
     calls: list[tuple[str, float, float]] = []
     real = submission_mod.grade_exercise
@@ -429,15 +434,8 @@ def test_side_by_side_a_loaded_exercise_goes_before_one_still_loading(tiny_lib, 
     """scale2 comes before scale in the grading order but its notebook loads for 1.5 s:
     the free slot grades scale meanwhile (loaded ahead), and the report keeps the
     library's order."""
-    import shutil
-
     monkeypatch.delenv(submission_mod.AT_ONCE_ENV, raising=False)
-    root = tiny_lib.root
-    for part in ("exercises", "graders", "reference_solutions"):
-        shutil.copytree(root / part / "scale", root / part / "scale2")
-    toml = root / "exercises" / "scale2" / "exercise.toml"
-    toml.write_text(toml.read_text().replace('id = "scale"', 'id = "scale2"'))
-    lib = type(tiny_lib).find(root)
+    lib = _with_scale2(tiny_lib)
     began: dict[str, float] = {}
     real = submission_mod.grade_exercise
 
