@@ -185,6 +185,26 @@ def test_clear_pass_and_fail_stop_at_min_blocks() -> None:
         assert out.measured["clock"] == "cpu:cgroup"
 
 
+def test_blocks_of_tiny_calls_with_small_inputs_hold_more_calls() -> None:
+    """Each run starts on caches the other worker left (a cost per block that null runs do
+    not see), so tiny calls need many per block; small inputs make that cheap to stage."""
+    plan = Plan()
+    assert plan.most_calls(0) == plan.most_calls(1200) == plan.small_calls_per_block == 256
+    assert plan.most_calls(plan.small_block_bytes // 256 + 1) == plan.max_calls_per_block
+    assert plan.most_calls(393_216) == 64                       # patchify's 32 images
+    assert plan.most_calls(2 << 20) == 32                       # max_block_bytes
+    assert plan.most_calls(1 << 30) == 1
+    ref = _FakeWorker(lambda i: 1e-4)                            # 0.1 ms a call
+    cand = _FakeWorker(lambda i: 2e-4)
+    assert _measure(cand, ref, budget=3.0).measured["calls_per_block"] == 256
+    big = _measure(*_fake(2.0), budget=3.0,       # 1 ms a call: 60 ms of the reference
+                   make=lambda rng: (rng.random(8),))
+    assert big.measured["calls_per_block"] == 60
+    wide = _measure(_FakeWorker(lambda i: 2e-4), _FakeWorker(lambda i: 1e-4), budget=3.0,
+                    make=lambda rng: (rng.random(2100),))           # 16.4 KiB a call
+    assert wide.measured["calls_per_block"] == 64
+
+
 @pytest.mark.parametrize("k", [2, 4, 8])
 def test_the_boundary_is_taken_off_both_sides(k: int) -> None:
     """Moving data costs both sides the same (here 0.8x the reference's own work per call):
@@ -539,7 +559,8 @@ def test_an_input_drawn_again_is_replaced_not_timed() -> None:
         return (np.full(4, float(rng.integers(40))),)
 
     cand, ref = _fake(0.5, result=result)
-    out = _measure(cand, ref, budget=1.0, plan=Plan(max_calls_per_block=2), make=make)
+    out = _measure(cand, ref, budget=1.0,
+                   plan=Plan(max_calls_per_block=2, small_calls_per_block=2), make=make)
     assert out.status == "pass"
     assert len(seen) == len(set(seen)) >= 18          # the candidate saw each input once
     assert len(draws) > len(seen)                      # ... some were drawn again

@@ -272,6 +272,18 @@ def shapes(x):
 def pid():
     return os.getpid()
 
+_buf = np.zeros(4)
+
+def same_buffer(x):             # one buffer, overwritten on every call
+    _buf[:] = x.reshape(-1)[:4]
+    return _buf
+
+def reversed_view(x):
+    return x[:, ::-1]
+
+def as_big_endian(x):
+    return x.astype(">f8")
+
 def fork_holder():
     if os.fork() == 0:          # a child that holds the worker's pipe too, forever
         import time
@@ -324,6 +336,60 @@ def test_staged_calls_cross_memory_as_they_cross_the_pipe(worker):
     assert np.array_equal(got["t"], x.T) and got["t"].flags.writeable
     assert got["big_endian"].dtype == np.dtype("<f8")
     assert got["flags"].dtype == bool and got["empty"].shape == (0, 3)
+
+
+def test_array_results_are_kept_at_their_call_and_described_after_the_run(worker):
+    """A timed run copies an array result into its outbox right after the call, and
+    describes it after the run's last call (``staging.kept``): each call's value must come
+    back, even when the function returns one buffer it overwrites on every call; any
+    layout and a big-endian array come back as the pipe brings them."""
+    import numpy as np
+
+    from proctor.measure.compare import same_result
+
+    client = worker(STAGING)
+    rng = np.random.default_rng(1)
+    xs = [rng.random((3, 5)) for _ in range(4)]
+    runs = [[[x], {}] for x in xs]
+    got = _staged_call(client, "same_buffer", runs, mem=True)
+    assert [list(g) for g in got] == [list(x.reshape(-1)[:4]) for x in xs]
+    for function in ("reversed_view", "as_big_endian", "same_buffer"):
+        via_memory = _staged_call(client, function, runs, mem=True)
+        same_result(via_memory, _staged_call(client, function, runs, mem=False))
+        assert all(g.dtype == np.dtype("<f8") for g in via_memory)
+    assert np.array_equal(_staged_call(client, "reversed_view", runs, mem=True)[2],
+                          xs[2][:, ::-1])
+
+
+def test_kept_results_encode_as_described_results():
+    """``encoded(kept(...))`` gives what describing each result at once gives (addresses
+    taken relative to each outbox), and only native arrays wait as ``Held``."""
+    import numpy as np
+
+    from proctor.worker import codec, staging
+
+    def plain(v, depth=0):
+        return v
+
+    def relative(v, base):
+        if isinstance(v, dict):
+            if staging.MEM_KEY in v:
+                return {**v, staging.MEM_KEY: [v[staging.MEM_KEY][0] - base,
+                                               v[staging.MEM_KEY][1]]}
+            return {k: relative(x, base) for k, x in v.items()}
+        return [relative(x, base) for x in v] if isinstance(v, list) else v
+
+    values = [np.arange(6, dtype=np.int64).reshape(2, 3), np.float32(2.5), [1, 2],
+              np.arange(4, dtype=">i4"), np.zeros((0, 2), bool), {"a": np.ones(2)},
+              np.ones((4, 4))[:, ::2], None]
+    a, b = staging.Outbox(), staging.Outbox()
+    kept = [staging.kept(v, a, plain) for v in values]
+    assert [type(k).__name__ for k in kept] == [
+        "Held", "bytes", "bytes", "bytes", "Held", "bytes", "Held", "bytes"]
+    held = staging.encoded(kept)
+    at_once = [codec.dumps(staging.plain_described(v, b, plain)) for v in values]
+    for h, o in zip(held, at_once, strict=True):
+        assert relative(codec.loads(h), a.bases[0]) == relative(codec.loads(o), b.bases[0])
 
 
 def test_the_window_is_the_server_not_a_child_that_holds_the_pipe(worker):

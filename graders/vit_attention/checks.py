@@ -129,15 +129,18 @@ def patchify_conv_embed(ctx):
 
 
 def _patchify_inputs(rng):
-    # float32 normals drawn directly (not float64 cast down): half the cost per fresh call
-    return rng.standard_normal((32, 32, 32, 3), dtype=np.float32), 2
+    # uniform float32 drawn directly: patchify's cost does not depend on the values, and
+    # the grader draws one image batch per timed call (normals cost 5x as much, and made
+    # the grader, not the workers, the pace of the measurement)
+    return rng.random((32, 32, 32, 3), dtype=np.float32), 2
 
 
 def _same_patches(got, want):
     want = np.asarray(want)
     got = as_array(got, "timed patchify output", "f", want.shape)
-    assert np.array_equal(got.astype(np.float64), want.astype(np.float64)), (
-        "timed patchify output: values differ from the reference")
+    if got.dtype != want.dtype:      # float32 -> float64 is exact: equal values stay equal
+        got, want = got.astype(np.float64), want.astype(np.float64)
+    assert np.array_equal(got, want), "timed patchify output: values differ from the reference"
 
 
 @check(points=1, kind="latency", budget="patchify_latency")

@@ -202,7 +202,7 @@ def _warm_up(blocks: Blocks, tally: Tally, plan: Plan) -> None:
     one call of many: a function doing k times the work would pay it once per k."""
     blocks.run(1)
     sizing = blocks.run(1)
-    most = max(1, plan.max_block_bytes // max(blocks.bytes_per_call, 1))
+    most = plan.most_calls(blocks.bytes_per_call)
     tally.k = _calls_per_block(sizing.cand, sizing.ref, plan, most)
     if tally.k > 2:
         full = blocks.run(tally.k)
@@ -218,7 +218,7 @@ def _calls_per_block(cand: float, ref: float, plan: Plan, most: int) -> int:
                plan.min_ref_block_s / max(ref, 1e-7))
     want = min(want, plan.max_block_s / max(cand + ref, 1e-7))   # a very slow candidate
     return int(max(plan.min_calls_per_block,
-                   min(plan.max_calls_per_block, most, round(want))))
+                   min(most, round(want))))
 
 
 def _attempt(blocks: Blocks, tally: Tally, limit: float, plan: Plan, far_blocks: int,

@@ -164,12 +164,15 @@ class Worker:
     def _run(self, msg: dict, out: Any) -> None:
         """A timed run of staged calls: the target is resolved once, then only the calls.
 
-        With ``mem`` (proctor.worker.staging), each result is described and encoded right
-        after its call and then let go, as a loop in a notebook lets it go: only its arrays
-        stay, for the grader to read.  ``null`` (sent to the reference's worker only) calls
-        nothing and encodes the previous run's last result once per call: the boundary's
-        cost alone, which the grader takes off both sides (docs/measurement.md,
-        "The boundary")."""
+        Each result is kept right after its call and then let go, as a loop in a notebook
+        lets it go: with ``mem`` (proctor.worker.staging), an array is copied into the
+        outbox for the grader to read and described after the last call (``staging.kept``);
+        through the pipe, the result is encoded at once.  Either way a function that returns
+        one buffer it overwrites on every call is answered each call's value.
+
+        ``null`` (sent to the reference's worker only) calls nothing and encodes the
+        previous run's last result once per call: the boundary's cost alone, which the
+        grader takes off both sides (docs/measurement.md, "The boundary")."""
         calls = self.staged.pop(msg["key"])
         arrays = self.staged_arrays.pop(msg["key"], None) or [[]] * len(calls)
         null = bool(msg.get("null"))
@@ -177,22 +180,17 @@ class Worker:
             fn = self.resolve(msg["target"])
             if msg.get("method"):
                 fn = getattr(fn, msg["method"])
-        if not msg.get("mem"):
-            results = [self.last_result] * len(calls) if null else [fn(*a, **k)
-                                                                   for a, k in calls]
-            if results and not null:
-                self.last_result = results[-1]
-            codec.write_frame(out, {"ok": [self.plain(r) for r in results]})
-            return
-        self.outbox.reset()
-        parts = []
+        mem = bool(msg.get("mem"))      # else every result is encoded right after its call
+        self.outbox.reset()             # (a function may return one buffer it overwrites)
+        kept = []
         for (a, k), mine in zip(calls, arrays, strict=True):
             staging.touch(mine)
             result = self.last_result if null else fn(*a, **k)
-            parts.append(codec.dumps(staging.plain_described(result, self.outbox, self.plain)))
+            kept.append(staging.kept(result, self.outbox, self.plain) if mem
+                        else codec.dumps(self.plain(result)))
         if calls and not null:
             self.last_result = result
-        out.write(staging.reply_frame(parts))
+        out.write(staging.reply_frame(staging.encoded(kept)))
         out.flush()
 
     @staticmethod
