@@ -12,7 +12,7 @@ from typing import Any
 
 from proctor.procfs import process_tree
 from proctor.worker import codec
-from proctor.worker.staging import MEM_KEY, SLOT_KEY
+from proctor.worker.staging import MEM_KEY, SCALARS, SLOT_KEY
 
 
 class StagingError(ValueError):
@@ -134,6 +134,8 @@ def gather(value: Any, window: Window, cap: int) -> Any:
                 return read_array(v)
             return {k: walk(x) for k, x in v.items()}
         if isinstance(v, list):
+            if set(map(type, v)) <= SCALARS:     # e.g. RLE counts: nothing to replace
+                return v
             return [walk(x) for x in v]
         return v
 

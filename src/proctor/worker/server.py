@@ -16,7 +16,6 @@ from typing import Any
 from proctor.worker import codec, staging
 
 MAX_TB_CHARS = 4000
-_SCALARS = frozenset({type(None), bool, int, float, str})
 
 
 class _IPythonStub:
@@ -100,7 +99,7 @@ class Worker:
         if isinstance(value, tuple):  # a tuple stays a tuple: checks may tell them apart
             return tuple(self.plain(v, depth + 1) for v in value)
         if isinstance(value, list):
-            if set(map(type, value)) <= _SCALARS:   # e.g. RLE counts: one C-speed pass
+            if set(map(type, value)) <= staging.SCALARS:   # e.g. RLE counts: one C-speed pass
                 return list(value)
             # a list of numpy scalars of one dtype crosses as one block of bytes
             return codec.ScalarList.of(value) or [self.plain(v, depth + 1) for v in value]

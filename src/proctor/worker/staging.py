@@ -35,7 +35,7 @@ import numpy as np
 
 from proctor.worker import codec
 
-_SCALARS = frozenset({type(None), bool, int, float, str})
+SCALARS = frozenset({type(None), bool, int, float, str})
 SLOT_KEY = "__proctor_slot__"   # stage message: an array the grader will write
 MEM_KEY = "__proctor_mem__"     # run reply: an array left in the worker's memory
 _NATIVE = frozenset(map(np.dtype, codec.ALLOWED_DTYPES))   # held as they are (``kept``)
@@ -121,14 +121,14 @@ def plain_described(value: Any, keep: Any, plain: Any, depth: int = 0) -> Any:
     import numpy as np
 
     kind = type(value)
-    if kind in _SCALARS or isinstance(value, np.generic):
+    if kind in SCALARS or isinstance(value, np.generic):
         return value
     if kind is np.ndarray:
         return describe(value, keep)
     if depth > 50:
         raise codec.CodecError("result nested too deeply")
     if kind is list or kind is tuple:
-        if set(map(type, value)) <= _SCALARS:
+        if set(map(type, value)) <= SCALARS:
             return value if kind is list else list(value)
         if kind is list and (same := codec.ScalarList.of(value)) is not None:
             return same   # numpy scalars of one dtype: one block, as ``plain`` sends them
@@ -233,7 +233,7 @@ def describe(value: Any, keep: Any) -> Any:
         return {MEM_KEY: [address, value.nbytes],
                 "dtype": value.dtype.str, "shape": list(value.shape)}
     if isinstance(value, list):
-        if set(map(type, value)) <= _SCALARS:         # nothing to replace: one C pass
+        if set(map(type, value)) <= SCALARS:         # nothing to replace: one C pass
             return value
         return [describe(v, keep) for v in value]
     if isinstance(value, dict):
