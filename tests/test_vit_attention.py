@@ -254,3 +254,19 @@ def test_python_loops_is_correct():
                                        rtol=1e-10, atol=1e-10)
     images = rng.normal(0, 1, (2, 12, 20, 3))
     np.testing.assert_array_equal(slow.patchify(images, 4), ref().patchify(images, 4))
+
+
+def test_timed_patchify_outputs_compare_by_value_in_any_float_dtype():
+    """The latency check compares each timed output with the reference's: a float64 copy of
+    the right patches is the same answer; one changed value, or ints, is not."""
+    grader = _load(EX.grader_dir / "checks.py")
+    images, p = grader._patchify_inputs(np.random.default_rng(0))
+    assert images.dtype == np.float32 and p == 2
+    want = ref().patchify(images, p)
+    grader._same_patches(want.copy(), want)
+    grader._same_patches(want.astype(np.float64), want)
+    off = want.copy()
+    off[3, 7, 1] += 1e-3
+    for bad in (off, off.astype(np.float64), np.zeros(want.shape, np.int64)):
+        with pytest.raises(AssertionError):
+            grader._same_patches(bad, want)
