@@ -515,6 +515,25 @@ def test_worker_cannot_unpin_itself(run):
     assert r.out.splitlines()[-1] == "[1]"
 
 
+@pytest.mark.skipif("cgroup:cpuset" not in ISO["limits"], reason="no cpuset cgroup")
+def test_moving_a_tree_whose_cgroup_is_going_away_is_not_an_error(run, monkeypatch):
+    """A worker can end between a placement's decision and its move: writing a cgroup
+    that is being removed fails with ENODEV (cgroup v1), one already removed with ENOENT;
+    either way there is nothing to move.  Any other failure is still raised."""
+    import errno
+
+    r = run("import time; time.sleep(30)", spec=make_spec(cpu=1), wait=False)
+    for code in (errno.ENODEV, errno.ENOENT, errno.EACCES):
+        def refuse(cpu, code=code):
+            raise OSError(code, os.strerror(code))
+        monkeypatch.setattr(r.proc._cg, "set_cpus", refuse)
+        if code == errno.EACCES:
+            with pytest.raises(PermissionError):
+                r.proc.pin((0,))
+        else:
+            r.proc.pin((0,))
+
+
 def test_only_the_passed_fds_are_inherited(run):
     r_fd, w_fd = os.pipe()
     try:

@@ -7,6 +7,7 @@ outlives the top process, records the cgroup's counters and removes the cgroup.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import signal
@@ -102,8 +103,9 @@ class SandboxedProcess:
         if self._cg is not None:
             try:
                 self._cg.set_cpus(cores[0] if len(cores) == 1 else cores)
-            except FileNotFoundError:
-                pass   # the tree has ended and its cgroup is gone: nothing to move
+            except OSError as exc:   # the tree has ended and its cgroup is gone (ENOENT) or
+                if exc.errno not in (errno.ENOENT, errno.ENODEV):   # going (ENODEV):
+                    raise                                           # nothing to move
             affinity.confine(self._cg.procs, set(cores))
         else:
             affinity.confine(lambda: affinity.tree_tids(self.pid), set(cores))
