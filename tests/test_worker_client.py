@@ -363,7 +363,7 @@ def test_array_results_are_kept_at_their_call_and_described_after_the_run(worker
 
 def test_kept_results_encode_as_described_results():
     """``encoded(kept(...))`` gives what describing each result at once gives (addresses
-    taken relative to each outbox), and only native arrays wait as ``Held``."""
+    taken relative to each outbox), and only small native arrays wait as ``Held``."""
     import numpy as np
 
     from proctor.worker import codec, staging
@@ -381,11 +381,11 @@ def test_kept_results_encode_as_described_results():
 
     values = [np.arange(6, dtype=np.int64).reshape(2, 3), np.float32(2.5), [1, 2],
               np.arange(4, dtype=">i4"), np.zeros((0, 2), bool), {"a": np.ones(2)},
-              np.ones((4, 4))[:, ::2], None]
+              np.ones((4, 4))[:, ::2], None, np.ones(staging.HELD_BYTES // 8 + 1)]
     a, b = staging.Outbox(), staging.Outbox()
     kept = [staging.kept(v, a, plain) for v in values]
     assert [type(k).__name__ for k in kept] == [
-        "Held", "bytes", "bytes", "bytes", "Held", "bytes", "Held", "bytes"]
+        "Held", "bytes", "bytes", "bytes", "Held", "bytes", "Held", "bytes", "bytes"]
     held = staging.encoded(kept)
     at_once = [codec.dumps(staging.plain_described(v, b, plain)) for v in values]
     for h, o in zip(held, at_once, strict=True):
