@@ -179,9 +179,10 @@ class Worker:
             fn = self.resolve(msg["target"])
             if msg.get("method"):
                 fn = getattr(fn, msg["method"])
-        mem = bool(msg.get("mem"))      # else every result is encoded right after its call
-        self.outbox.reset()             # (a function may return one buffer it overwrites)
-        kept = []
+        mem = bool(msg.get("mem"))
+        self.outbox.reset()
+        kept = []   # each result copied or encoded at once: it may be a buffer the next
+                    # call overwrites
         for (a, k), mine in zip(calls, arrays, strict=True):
             staging.touch(mine)
             result = self.last_result if null else fn(*a, **k)

@@ -51,8 +51,6 @@ def allocate(calls: list) -> tuple[list, list[list[int]], list[list]]:
     to fill, and each call's arrays (for ``touch``).  The arrays are ordinary, writable
     numpy arrays, each its own allocation (one buffer for all of a message's inputs
     fragmented the heap: the results' memory was faulted in again)."""
-    import numpy as np
-
     where: list[list[int]] = []
     dtypes: dict[str, Any] = {}
     mine: list = []
@@ -95,8 +93,6 @@ def touch(arrays: list) -> None:
     shared cache at best, while a function doing k times the work reads them k-1 times
     from its own: a cost per call (13% of an ``rle_encode`` call) that pulled ratios
     towards 1.  In a notebook, inputs usually come hot from whatever made them."""
-    import numpy as np
-
     for a in arrays:
         if a.nbytes >= 4096:
             np.bitwise_or.reduce(a.reshape(-1).view(np.uint8)[::64])
@@ -119,8 +115,6 @@ def plain_described(value: Any, keep: Any, plain: Any, depth: int = 0) -> Any:
     """``describe(plain(value), keep)`` in one pass (``plain`` is the worker's conversion
     of results to plain data, used for whatever this does not know): the same result,
     without scanning a long list of numbers twice and copying it."""
-    import numpy as np
-
     kind = type(value)
     if kind in SCALARS or isinstance(value, np.generic):
         return value
@@ -160,8 +154,6 @@ class Outbox:
 
     def put(self, arr: Any) -> int:
         """Copy ``arr`` (any layout; little-endian dtype ``arr.dtype``) in; its address."""
-        import numpy as np
-
         n = arr.nbytes
         if n > self.CHUNK:
             arr = np.ascontiguousarray(arr)
@@ -209,9 +201,12 @@ def kept(value: Any, outbox: Outbox, plain: Any) -> bytes | Held:
 
 def encoded(kept_: list) -> list[bytes]:
     """Each kept result encoded, as ``plain_described`` would have described it."""
-    return [x if type(x) is bytes else codec.dumps(
-        {MEM_KEY: [x.address, x.nbytes], "dtype": x.dtype, "shape": list(x.shape)})
-        for x in kept_]
+    return [x if type(x) is bytes else codec.dumps(_descriptor(*x)) for x in kept_]
+
+
+def _descriptor(address: int, nbytes: int, dtype: str, shape: tuple) -> dict:
+    """How a run's reply names an array left in the worker's memory (memwindow.gather)."""
+    return {MEM_KEY: [address, nbytes], "dtype": dtype, "shape": list(shape)}
 
 
 def describe(value: Any, keep: Any) -> Any:
@@ -219,8 +214,6 @@ def describe(value: Any, keep: Any) -> Any:
     (an ``Outbox``, or a list that holds them as they are) until the grader has read them.
     Big-endian arrays are converted to little-endian (a copy the worker pays, as it pays
     encoding)."""
-    import numpy as np
-
     if isinstance(value, np.ndarray):
         if value.dtype.kind == "O" or value.dtype.fields is not None:
             raise codec.CodecError(f"arrays of dtype {value.dtype} cannot cross the boundary")
@@ -234,8 +227,7 @@ def describe(value: Any, keep: Any) -> Any:
             address = value.ctypes.data
         else:
             address = keep.put(value)
-        return {MEM_KEY: [address, value.nbytes],
-                "dtype": value.dtype.str, "shape": list(value.shape)}
+        return _descriptor(address, value.nbytes, value.dtype.str, value.shape)
     if isinstance(value, list):
         if set(map(type, value)) <= SCALARS:         # nothing to replace: one C pass
             return value
